@@ -1,0 +1,53 @@
+"""A correct, fast, numpy-only character-level RNN engine (vanilla RNN, LSTM, GRU).
+
+    from rnn_core import Vocab, CharRNN, Trainer, sample
+    vocab = Vocab.from_text(text)
+    model = CharRNN(len(vocab), hidden_size=128, cell="lstm")
+    trainer = Trainer(model, vocab.encode(text), seq_len=64, batch_size=32)
+    trainer.train(epochs=5)
+    print(sample(model, vocab, prime="The ", length=200))
+"""
+
+from .cells import CELLS
+from .checkpoint import Checkpoint, CheckpointError, load, save, to_bytes
+from .gradcheck import gradient_check
+from .model import CharRNN, ForwardResult, param_shapes
+from .optim import OPTIMIZERS, SGD, Adagrad, Adam, Momentum, RMSProp, clip_by_global_norm, global_norm, make_optimizer
+from .sample import next_char_probs, sample, sample_steps, sample_stream, sample_with_probs, shape_distribution
+from .train import DivergenceError, EpochStats, Trainer, make_streams, split_validation
+from .vocab import UnknownCharactersError, Vocab
+
+__all__ = [
+    "CELLS",
+    "Checkpoint",
+    "CheckpointError",
+    "load",
+    "save",
+    "to_bytes",
+    "gradient_check",
+    "CharRNN",
+    "ForwardResult",
+    "param_shapes",
+    "OPTIMIZERS",
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "Momentum",
+    "RMSProp",
+    "clip_by_global_norm",
+    "global_norm",
+    "make_optimizer",
+    "next_char_probs",
+    "sample",
+    "sample_steps",
+    "sample_stream",
+    "sample_with_probs",
+    "shape_distribution",
+    "DivergenceError",
+    "EpochStats",
+    "Trainer",
+    "make_streams",
+    "split_validation",
+    "UnknownCharactersError",
+    "Vocab",
+]

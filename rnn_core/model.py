@@ -1,0 +1,265 @@
+"""The character model: embedding lookup, stacked recurrent layers, linear read-out, softmax."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cells import CELLS
+from .workspace import Workspace
+
+# Above this many one-hot entries the embedding gradient is scattered instead of multiplied.
+_ONE_HOT_LIMIT = 1 << 22
+
+
+def check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
+def check_horizon(value):
+    if value is None or value == 0:
+        return None
+    return check_positive_int("bptt_horizon", value)
+
+
+def param_shapes(vocab_size, hidden_size, cell, num_layers):
+    """name -> shape of every trainable array of such a model, in the order of the flat buffer."""
+    H, G = hidden_size, CELLS[cell].gates
+    shapes = {}
+    for layer in range(num_layers):
+        input_size = vocab_size if layer == 0 else H
+        shapes[f"Wx{layer}"] = (input_size, G * H)
+        shapes[f"Wh{layer}"] = (H, G * H)
+        shapes[f"b{layer}"] = (G * H,)
+        for name, shape in CELLS[cell].extra_param_shapes(H).items():
+            shapes[f"{name}{layer}"] = shape
+    shapes["Why"] = (H, vocab_size)
+    shapes["by"] = (vocab_size,)
+    return shapes
+
+
+@dataclass
+class ForwardResult:
+    """What the network computes over a window, for sampling and visualisation."""
+
+    probs: np.ndarray  # (B, T, V) next-character probabilities after each input
+    hidden: np.ndarray  # (L, B, T, H) hidden activations of every layer
+    state: tuple  # the state after the last step, to carry on
+
+
+class CharRNN:
+    """A character-level recurrent network ("rnn", "lstm" or "gru" cells, stacked).
+
+    Every trainable array lives in one flat buffer, `flat_params`; `params` maps each name to a
+    view of it, so optimisers update the whole model with a few vectorised operations.
+    """
+
+    def __init__(self, vocab_size, hidden_size, cell="rnn", num_layers=1, seed=0, dtype=np.float32, bptt_horizon=None):
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r}: choose one of {', '.join(CELLS)}")
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.seed = int(seed)
+        self.cell_name = cell
+        self.cell = CELLS[cell]
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError("dtype must be float32 or float64")
+        self.bptt_horizon = check_horizon(bptt_horizon)
+        shapes = self.param_shapes()
+        sizes = [int(np.prod(shape)) for shape in shapes.values()]
+        self.flat_params = np.zeros(sum(sizes), self.dtype)
+        self.params = self._views(self.flat_params)
+        self._work = Workspace(self.dtype)
+        self._initialise(np.random.default_rng(self.seed))
+
+    @property
+    def config(self):
+        """The settings that rebuild this model's shapes (JSON-friendly)."""
+        return {
+            "vocab_size": self.vocab_size,
+            "hidden_size": self.hidden_size,
+            "cell": self.cell_name,
+            "num_layers": self.num_layers,
+            "seed": self.seed,
+            "dtype": self.dtype.name,
+            "bptt_horizon": self.bptt_horizon,
+        }
+
+    def param_shapes(self):
+        """name -> shape, in the order of the flat buffer."""
+        return param_shapes(self.vocab_size, self.hidden_size, self.cell_name, self.num_layers)
+
+    @property
+    def num_params(self):
+        return self.flat_params.size
+
+    def _views(self, flat):
+        views, start = {}, 0
+        for name, shape in self.param_shapes().items():
+            size = int(np.prod(shape))
+            views[name] = flat[start : start + size].reshape(shape)
+            start += size
+        return views
+
+    def _initialise(self, rng):
+        bound = 1 / np.sqrt(self.hidden_size)
+        for name, array in self.params.items():
+            if name.startswith("W"):
+                array[...] = rng.uniform(-bound, bound, array.shape)
+        if self.cell_name == "lstm":
+            H = self.hidden_size
+            for layer in range(self.num_layers):
+                self.params[f"b{layer}"][H : 2 * H] = 1  # forget gate open at the start
+
+    def initial_state(self, batch_size):
+        """The zero state: per layer a tuple of (B, H) arrays (hidden, and the cell for LSTM)."""
+        shape = (batch_size, self.hidden_size)
+        return tuple(tuple(np.zeros(shape, self.dtype) for _ in range(self.cell.state_size)) for _ in range(self.num_layers))
+
+    def _check_ids(self, ids, name):
+        ids = np.asarray(ids)
+        if ids.ndim != 2 or ids.shape[0] < 1 or ids.shape[1] < 1 or not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"{name} must be a non-empty (B, T) integer array")
+        if ids.min() < 0 or ids.max() >= self.vocab_size:
+            raise ValueError(f"{name} holds ids outside 0..{self.vocab_size - 1}")
+        return ids
+
+    def _layer_params(self, layer):
+        extra = {name: self.params[f"{name}{layer}"] for name in self.cell.extra_param_shapes(1)}
+        return self.params[f"Wx{layer}"], self.params[f"Wh{layer}"], self.params[f"b{layer}"], extra
+
+    def _run(self, inputs, state):
+        """Forward over a window: inputs (B, T) -> logits (T*B, V), per-layer caches, new state."""
+        if state is None:
+            state = self.initial_state(inputs.shape[0])
+        steps, batch_size = inputs.shape[1], inputs.shape[0]
+        ids = inputs.T  # (T, B): time-major
+        layer_inputs, caches, new_state = [], [], []
+        x = None
+        for layer in range(self.num_layers):
+            Wx, Wh, b, extra = self._layer_params(layer)
+            scratch = self._work.scope(layer)
+            projected = scratch("projected", (steps, batch_size, Wx.shape[1]))
+            if layer == 0:
+                np.take(Wx, ids, axis=0, out=projected)  # (T, B, G*H): the embedding row of each character
+            else:
+                np.dot(x.reshape(steps * batch_size, -1), Wx, out=projected.reshape(steps * batch_size, -1))
+            projected += b
+            layer_inputs.append(x)
+            x, cache, layer_state = self.cell.forward(projected, state[layer], Wh, extra, scratch)
+            caches.append(cache)
+            new_state.append(layer_state)
+        logits = x.reshape(steps * batch_size, -1) @ self.params["Why"]  # (T*B, V)
+        logits += self.params["by"]
+        return logits, x, layer_inputs, caches, tuple(new_state)
+
+    @staticmethod
+    def _softmax(logits):
+        """In place: logits -> shifted logits; returns probs and log of the normaliser, per row."""
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        sums = probs.sum(axis=1, keepdims=True)
+        probs /= sums
+        return probs, np.log(sums[:, 0])
+
+    def forward(self, inputs, state=None):
+        """inputs (B, T) int -> ForwardResult with probs (B, T, V) and hidden (L, B, T, H)."""
+        inputs = self._check_ids(inputs, "inputs")
+        batch_size, steps = inputs.shape
+        logits, _, layer_inputs, caches, new_state = self._run(inputs, state)
+        probs, _ = self._softmax(logits)
+        outputs = layer_inputs[1:] + [self._outputs(caches[-1])]
+        hidden = np.stack([o.transpose(1, 0, 2) for o in outputs])  # (L, B, T, H)
+        return ForwardResult(probs.reshape(steps, batch_size, -1).transpose(1, 0, 2), hidden, new_state)
+
+    @staticmethod
+    def _outputs(cache):
+        hs = cache if isinstance(cache, np.ndarray) else cache[0]
+        return hs[1:]
+
+    def loss_and_flat_grads(self, inputs, targets, state=None, diagnostics=False):
+        """Like loss_and_grads, but the gradient is one (P,) array laid out like `flat_params`."""
+        inputs = self._check_ids(inputs, "inputs")
+        targets = self._check_ids(targets, "targets")
+        if inputs.shape != targets.shape:
+            raise ValueError("inputs and targets must have the same (B, T) shape")
+        batch_size, steps = inputs.shape
+        count = batch_size * steps
+        logits, top, layer_inputs, caches, new_state = self._run(inputs, state)
+        target_ids = targets.T.reshape(count)  # (T*B,) time-major like logits
+        rows = np.arange(count)
+        probs, log_norm = self._softmax(logits)
+        char_losses = log_norm - logits[rows, target_ids]  # (T*B,) cross-entropy in nats
+        loss = float(char_losses.mean())
+
+        flat_grads = np.zeros_like(self.flat_params)
+        grads = self._views(flat_grads)
+        d_logits = probs  # (T*B, V), reused in place
+        d_logits[rows, target_ids] -= 1
+        d_logits /= count
+        top_flat = top.reshape(count, -1)
+        np.dot(top_flat.T, d_logits, out=grads["Why"])
+        np.sum(d_logits, axis=0, out=grads["by"])
+        d_x = (d_logits @ self.params["Why"].T).reshape(steps, batch_size, -1)  # (T, B, H)
+
+        hidden_grads = np.empty((self.num_layers, steps, batch_size, self.hidden_size), self.dtype) if diagnostics else None
+        for layer in reversed(range(self.num_layers)):
+            Wx, Wh, b, extra = self._layer_params(layer)
+            layer_grads = {name: grads[f"{name}{layer}"] for name in ["Wh", *extra]}
+            layer_hidden_grads = None if hidden_grads is None else hidden_grads[layer]
+            # with a horizon, the layer below needs the gradient split by age (see cells.Ages)
+            d_projected = self.cell.backward(
+                d_x, caches[layer], Wh, extra, layer_grads, self.bptt_horizon, layer_hidden_grads, self._work.scope(layer), by_age=layer > 0
+            )
+            by_age = d_projected.ndim == 4
+            d_total = (d_projected.sum(axis=0) if by_age else d_projected).reshape(count, -1)  # (T*B, G*H)
+            np.sum(d_total, axis=0, out=grads[f"b{layer}"])
+            if layer > 0:
+                np.dot(layer_inputs[layer].reshape(count, -1).T, d_total, out=grads[f"Wx{layer}"])
+                if by_age:
+                    d_x = d_projected @ Wx.T  # (A, T, B, H)
+                else:
+                    d_x = (d_total @ Wx.T).reshape(steps, batch_size, -1)  # (T, B, H)
+            else:
+                self._embedding_grad(inputs.T.reshape(count), d_total, grads["Wx0"])
+        if not diagnostics:
+            return loss, flat_grads, new_state
+        details = {
+            "step_losses": char_losses.reshape(steps, batch_size).mean(axis=1),  # (T,)
+            "hidden_grad_norms": np.sqrt(np.einsum("ltbh,ltbh->lt", hidden_grads, hidden_grads)),  # (L, T)
+        }
+        return loss, flat_grads, new_state, details
+
+    def _embedding_grad(self, ids, d_rows, out):
+        """out (V, G*H) <- sum of d_rows (N, G*H) by id (N,); a one-hot matmul beats np.add.at."""
+        if ids.size * self.vocab_size <= _ONE_HOT_LIMIT:
+            one_hot = np.zeros((ids.size, self.vocab_size), self.dtype)
+            one_hot[np.arange(ids.size), ids] = 1
+            np.dot(one_hot.T, d_rows, out=out)
+        else:
+            out[...] = 0
+            np.add.at(out, ids, d_rows)
+
+    def loss_and_grads(self, inputs, targets, state=None, diagnostics=False):
+        """Mean cross-entropy (nats per character) and its full gradient over one window.
+
+        inputs, targets: (B, T) int arrays; state: from `initial_state(B)` or a previous call
+        (None means zeros). Returns (loss, grads, new_state) with grads name -> array shaped like
+        `params`; the gradient flows back through all T steps, or `bptt_horizon` steps when set.
+        With diagnostics=True a fourth item is a dict: "step_losses" (T,) and
+        "hidden_grad_norms" (L, T), the norm of dL/dh_t for each layer and step.
+        """
+        result = self.loss_and_flat_grads(inputs, targets, state, diagnostics)
+        return (result[0], self._views(result[1]), *result[2:])
+
+    def loss(self, inputs, targets, state=None):
+        """(mean cross-entropy in nats, new state) without the backward pass."""
+        inputs = self._check_ids(inputs, "inputs")
+        targets = self._check_ids(targets, "targets")
+        logits, _, _, _, new_state = self._run(inputs, state)
+        _, log_norm = self._softmax(logits)
+        target_ids = targets.T.reshape(-1)
+        return float((log_norm - logits[np.arange(target_ids.size), target_ids]).mean()), new_state

@@ -1,0 +1,112 @@
+import io
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+from rnn_core import CharRNN, CheckpointError, Vocab, load, sample, save, to_bytes
+
+
+@pytest.fixture
+def saved(tmp_path):
+    vocab = Vocab.from_text("hello world ✓👋")
+    model = CharRNN(len(vocab), 10, "gru", num_layers=2, seed=4, bptt_horizon=3)
+    rng = np.random.default_rng(0)
+    model.flat_params[:] = rng.normal(size=model.num_params)
+    path = tmp_path / "model.npz"
+    save(path, model, vocab, {"note": "trained on hello", "history": [1.5, 1.2]})
+    return path, model, vocab
+
+
+def test_round_trip_bit_for_bit(saved):
+    path, model, vocab = saved
+    loaded, loaded_vocab, metadata = load(path)
+    assert loaded_vocab == vocab
+    assert loaded.config == model.config
+    for name in model.params:
+        np.testing.assert_array_equal(loaded.params[name], model.params[name])
+        assert loaded.params[name].dtype == model.params[name].dtype
+    assert metadata == {"note": "trained on hello", "history": [1.5, 1.2]}
+    assert sample(loaded, loaded_vocab, "he", 30, seed=2) == sample(model, vocab, "he", 30, seed=2)
+
+
+def test_bytes_and_file_objects(saved):
+    _, model, vocab = saved
+    loaded = load(io.BytesIO(to_bytes(model, vocab)))
+    np.testing.assert_array_equal(loaded.model.flat_params, model.flat_params)
+
+
+def rewrite(path, change):
+    """Copy the archive with change(name, data) -> data or None (drop)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            data = change(name, source.read(name))
+            if data is not None:
+                target.writestr(name, data)
+    return out.getvalue()
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+class Boom:
+    def __reduce__(self):
+        return (exec, ("raise SystemExit('pickled code ran')",))
+
+
+def bad_files(path):
+    good = path.read_bytes()
+    return {
+        "empty": b"",
+        "text": b"just some text",
+        "truncated": good[: len(good) // 2],
+        "pickle": pickle.dumps({"weights": [1, 2, 3]}),
+        "pickled object array": rewrite(path, lambda n, d: npy_bytes(np.array([Boom()], dtype=object)) if n == "param.Why.npy" else d),
+        "pickled config": rewrite(path, lambda n, d: npy_bytes(np.array(Boom(), dtype=object)) if n == "config.npy" else d),
+        "foreign npz": rewrite(path, lambda n, d: d if n == "param.Why.npy" else None),
+        "missing array": rewrite(path, lambda n, d: None if n == "param.by.npy" else d),
+        "extra array": rewrite(path, lambda n, d: d) + b"",
+        "wrong shape": rewrite(path, lambda n, d: npy_bytes(np.zeros((3, 3), np.float32)) if n == "param.Why.npy" else d),
+        "integer weights": rewrite(path, lambda n, d: npy_bytes(np.zeros((10, 11), np.int64)) if n == "param.Why.npy" else d),
+        "nan weights": rewrite(path, lambda n, d: npy_bytes(np.full((10, 11), np.nan, np.float32)) if n == "param.Why.npy" else d),
+        "other format": rewrite(path, lambda n, d: npy_bytes(np.array("keras")) if n == "format.npy" else d),
+        "future version": rewrite(path, lambda n, d: npy_bytes(np.array(99)) if n == "format_version.npy" else d),
+        "bad json": rewrite(path, lambda n, d: npy_bytes(np.array("{not json")) if n == "config.npy" else d),
+        "huge config": rewrite(
+            path,
+            lambda n, d: npy_bytes(np.array('{"vocab_size": 11, "hidden_size": 100000000, "cell": "gru", "num_layers": 2, "seed": 4, "dtype": "float32", "bptt_horizon": 3}'))
+            if n == "config.npy"
+            else d,
+        ),
+        "vocabulary mismatch": rewrite(path, lambda n, d: npy_bytes(np.arange(5, dtype=np.int32)) if n == "vocab.npy" else d),
+        "duplicate characters": rewrite(path, lambda n, d: npy_bytes(np.zeros(11, np.int32)) if n == "vocab.npy" else d),
+    }
+
+
+def test_every_bad_file_is_refused_with_a_clear_error(saved, tmp_path):
+    path, _, _ = saved
+    for label, data in bad_files(path).items():
+        bad = tmp_path / f"{label}.npz"
+        bad.write_bytes(data)
+        if label == "extra array":
+            with zipfile.ZipFile(bad, "a") as archive:
+                archive.writestr("surprise.npy", npy_bytes(np.zeros(3)))
+        with pytest.raises(CheckpointError) as caught:
+            load(bad)
+        assert str(caught.value), label
+        assert "Traceback" not in str(caught.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load(tmp_path / "nope.npz")
+
+
+def test_vocabulary_and_model_must_agree(tmp_path):
+    with pytest.raises(ValueError, match="vocabulary"):
+        save(tmp_path / "m.npz", CharRNN(3, 4), Vocab.from_text("ab"))

@@ -1,0 +1,183 @@
+import math
+
+import numpy as np
+import pytest
+
+from rnn_core import CharRNN, DivergenceError, Trainer, Vocab, make_streams, sample
+
+HELP = "help!"
+
+
+def help_trainer(**overrides):
+    vocab = Vocab.from_text(HELP)
+    settings = dict(seq_len=4, batch_size=1, optimizer="adagrad", lr=0.1, val_fraction=0)
+    settings.update(overrides)
+    model = CharRNN(len(vocab), 100, "rnn", seed=0)
+    return vocab, model, Trainer(model, vocab.encode(HELP), **settings)
+
+
+def test_help_task_learns_and_greedy_sampling_says_help():
+    vocab, model, trainer = help_trainer()
+    assert trainer.train(300) == "done"
+    assert len(trainer.history) == 300
+    assert trainer.history[0].train_loss > 1.0
+    assert trainer.history[-1].train_loss < 0.05
+    assert "h" + sample(model, vocab, "h", 4, greedy=True) == "help!"
+
+
+def corpus():
+    return "the quick brown fox jumps over the lazy dog. " * 40
+
+
+def make_trainer(cell="lstm", seed=0, **overrides):
+    text = corpus()
+    vocab = Vocab.from_text(text)
+    model = CharRNN(len(vocab), 16, cell, seed=seed)
+    settings = dict(seq_len=10, batch_size=4, optimizer="adam", lr=0.01, val_fraction=0.1)
+    settings.update(overrides)
+    return model, Trainer(model, vocab.encode(text), **settings)
+
+
+def test_streams_are_contiguous_pieces_side_by_side():
+    streams = make_streams(np.arange(10), 3)
+    np.testing.assert_array_equal(streams, [[0, 1, 2], [3, 4, 5], [6, 7, 8]])
+
+
+def test_epoch_reports_every_statistic():
+    model, trainer = make_trainer()
+    events = []
+    trainer.train(2, callback=events.append)
+    assert [e["epoch"] for e in events] == [1, 2]
+    stats = trainer.history[-1]
+    assert stats.val_loss is not None and stats.val_loss > 0
+    assert stats.train_bpc == pytest.approx(stats.train_loss / math.log(2))
+    assert stats.val_perplexity == pytest.approx(math.exp(stats.val_loss))
+    assert stats.chars_per_sec > 0 and stats.seconds > 0 and stats.grad_norm > 0
+    assert stats.elapsed > trainer.history[0].elapsed
+    assert stats.chars == sum(inputs.size for inputs, _ in trainer.train_windows)
+
+
+def test_loss_falls_on_a_repetitive_text():
+    _, trainer = make_trainer()
+    trainer.train(8)
+    assert trainer.history[-1].train_loss < 0.5 * trainer.history[0].train_loss
+    assert trainer.history[-1].val_loss < trainer.history[0].val_loss
+
+
+def test_progress_events_inside_long_epochs():
+    _, trainer = make_trainer(report_every=5)
+    events = []
+    trainer.train(1, callback=events.append)
+    progress = [e for e in events if e["kind"] == "progress"]
+    assert len(progress) == (trainer.steps_per_epoch - 1) // 5
+    assert all(0 < e["epoch"] < 1 for e in progress)
+    assert events[-1]["kind"] == "epoch"
+
+
+def test_same_seed_text_and_settings_give_identical_losses():
+    runs = []
+    for _ in range(2):
+        model, trainer = make_trainer(cell="gru", seed=3)
+        trainer.train(3)
+        runs.append(([s.train_loss for s in trainer.history], [s.val_loss for s in trainer.history], model.flat_params.copy()))
+    assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
+    np.testing.assert_array_equal(runs[0][2], runs[1][2])
+    _, other = make_trainer(cell="gru", seed=4)
+    other.train(1)
+    assert other.history[0].train_loss != runs[0][0][0]
+
+
+def test_stop_by_callback_then_resume_equals_an_uninterrupted_run():
+    model_a, straight = make_trainer()
+    straight.train(3)
+
+    model_b, interrupted = make_trainer(report_every=3)
+    calls = []
+
+    def stop_soon(event):
+        calls.append(event)
+        return len(calls) == 2  # stop inside the first epoch
+
+    assert interrupted.train(3, callback=stop_soon) == "stopped"
+    assert interrupted.epoch == 0 and 0 < interrupted.window < interrupted.steps_per_epoch
+    assert interrupted.train(3) == "done"
+    assert [s.train_loss for s in interrupted.history] == [s.train_loss for s in straight.history]
+    np.testing.assert_array_equal(model_a.flat_params, model_b.flat_params)
+
+
+def test_stop_method_and_step_budget_keep_the_model():
+    model, trainer = make_trainer(report_every=2)
+    assert trainer.train(2, max_steps=3) == "steps"
+    assert trainer.window == 3
+    before = model.flat_params.copy()
+    assert trainer.train(2, callback=lambda event: trainer.stop()) == "stopped"
+    assert trainer.window == 4 and trainer.epoch == 0  # the first report after step 3 comes at step 4
+    assert not np.array_equal(before, model.flat_params)
+    assert trainer.train(2) == "done" and trainer.epoch == 2
+
+
+def test_time_budget():
+    _, trainer = make_trainer()
+    assert trainer.train(10_000, max_seconds=0.2) == "time"
+    assert trainer.epoch < 10_000
+
+
+def test_learning_rate_can_change_between_steps():
+    _, trainer = make_trainer()
+    trainer.train(1)
+    trainer.optimizer.lr = 0.001
+    trainer.train(2)
+    assert trainer.history[-1].lr == 0.001 and trainer.history[0].lr == 0.01
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adagrad", "rmsprop", "adam"])
+def test_every_optimizer_lowers_the_loss(optimizer):
+    lr = {"sgd": 0.3, "momentum": 0.1, "adagrad": 0.1, "rmsprop": 0.003, "adam": 0.01}[optimizer]
+    _, trainer = make_trainer(cell="rnn", optimizer=optimizer, lr=lr)
+    trainer.train(4)
+    assert trainer.history[-1].train_loss < trainer.history[0].train_loss
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_divergence_stops_with_a_clear_error_and_restores_good_parameters(optimizer):
+    model, trainer = make_trainer(cell="rnn", optimizer=optimizer, lr=1e9, clip=0)
+    with pytest.raises(DivergenceError, match="learning rate 1e\\+09"):
+        trainer.train(5)
+    assert np.all(np.isfinite(model.flat_params))
+    x, y = trainer.train_windows[0]
+    loss, _ = model.loss(x, y)
+    assert loss < trainer.divergence_limit
+    trainer.optimizer.lr = 0.01
+    assert trainer.train(1) == "done"  # training can go on at a sane rate
+    assert math.isfinite(trainer.history[-1].train_loss)
+
+
+def test_clipping_bounds_the_update():
+    _, trainer = make_trainer(cell="rnn", optimizer="sgd", lr=1.0, clip=1e-3)
+    before = trainer.model.flat_params.copy()
+    trainer.train(1, max_steps=1)
+    assert np.linalg.norm(trainer.model.flat_params - before) <= 1e-3 * 1.0001
+
+
+@pytest.mark.parametrize(
+    "overrides,match",
+    [
+        ({"batch_size": 1000}, "lower the batch size"),
+        ({"val_fraction": 1.5}, "validation fraction"),
+        ({"lr": float("nan")}, "learning rate"),
+        ({"lr": -1.0}, "learning rate"),
+        ({"lr": 0.0}, "learning rate"),
+        ({"seq_len": 0}, "seq_len"),
+        ({"clip": -1.0}, "clip"),
+        ({"optimizer": "lbfgs"}, "unknown optimizer"),
+    ],
+)
+def test_bad_training_settings_are_refused(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        make_trainer(**overrides)
+
+
+def test_too_short_text_for_validation():
+    vocab = Vocab.from_text("abc")
+    with pytest.raises(ValueError, match="validation"):
+        Trainer(CharRNN(3, 4), vocab.encode("abcab"), seq_len=2, batch_size=1, val_fraction=0.1)
