@@ -17,7 +17,7 @@ import numpy as np
 
 
 class Ages:
-    """Gradient slots by age: (A, B, H), A = 1 for full BPTT, else the horizon.
+    """Gradient slots by age: (B, H) for full BPTT (every age summed), else (A, B, H), A the horizon.
 
     d_outputs is (T, B, H), or (A, T, B, H) split by age when it comes from a truncated layer
     above. With by_age the results are kept split, (A, T, B, W), for the layer below.
@@ -30,7 +30,7 @@ class Ages:
         self.count = 1 if self.full else horizon
         self.by_age = by_age and not self.full
         self.steps, self.batch_size, self.dtype = steps, batch_size, d_outputs.dtype
-        self.shape = (self.count, batch_size, hidden_size)
+        self.shape = (batch_size, hidden_size) if self.full else (self.count, batch_size, hidden_size)
 
     def zeros(self, name):
         carried = self.scratch(name, self.shape)
@@ -44,6 +44,8 @@ class Ages:
 
     def slots(self, out, t):
         """Where the per-age results of step t go: a view of `out` where possible."""
+        if self.full:
+            return out[t]
         if self.by_age:
             return out[:, t]
         if self.count == 1:
@@ -59,10 +61,18 @@ class Ages:
         """(T, B, W): the result summed over ages."""
         return out.sum(axis=0) if self.by_age else out
 
+    def record(self, carried, hidden_grads, t):
+        """hidden_grads[t] (B, H) <- dL/dh_t, when it is asked for."""
+        if hidden_grads is not None:
+            if self.full:
+                hidden_grads[t] = carried
+            else:
+                np.sum(carried, axis=0, out=hidden_grads[t])
+
     def inject(self, carried, d_outputs, t):
         """Gradient into h_t: what came back from later steps plus what arrives from above at t."""
         if self.full:
-            carried[0] += d_outputs[t]
+            carried += d_outputs[t]
         elif d_outputs.ndim == 4:
             carried[0] = d_outputs[0, t]
             carried[1:] += d_outputs[1:, t]
@@ -72,7 +82,7 @@ class Ages:
     def pass_back(self, slots, weight_t, carried):
         """carried <- slots @ weight_t, each age moving one slot older; the oldest is dropped."""
         if self.full:
-            np.dot(slots[0], weight_t, out=carried[0])
+            np.dot(slots, weight_t, out=carried)
         else:
             np.matmul(slots[:-1], weight_t, out=carried[1:])
 
@@ -128,8 +138,7 @@ class RNNCell:
         dh = ages.zeros("dh")  # (A, B, H)
         for t in reversed(range(steps)):
             ages.inject(dh, d_outputs, t)
-            if hidden_grads is not None:
-                np.sum(dh, axis=0, out=hidden_grads[t])
+            ages.record(dh, hidden_grads, t)
             slots = ages.slots(d_pre, t)
             np.multiply(dh, d_tanh[t], out=slots)
             ages.collect(slots, d_pre, t)
@@ -210,14 +219,13 @@ class LSTMCell:
         Wh_T = np.ascontiguousarray(Wh.T)  # BLAS runs faster on it than on a transposed view
         for t in reversed(range(steps)):
             ages.inject(dh, d_outputs, t)
-            if hidden_grads is not None:
-                np.sum(dh, axis=0, out=hidden_grads[t])
+            ages.record(dh, hidden_grads, t)
             np.multiply(dh, dh_to_dc[t], out=dc_total)
             dc_total += dc
             slots = ages.slots(d_pre, t)
-            slots4 = slots.reshape(ages.count, batch_size, 4, H)
-            np.multiply(local4[t], dc_total[:, :, None, :], out=slots4)
-            np.multiply(local4[t, :, 2], dh, out=slots4[:, :, 2])
+            slots4 = slots.reshape(*slots.shape[:-1], 4, H)  # ([A,] B, 4, H)
+            np.multiply(local4[t], dc_total[..., None, :], out=slots4)
+            np.multiply(local4[t, :, 2], dh, out=slots4[..., 2, :])
             ages.collect(slots, d_pre, t)
             ages.scale_back(dc_total, f[t], dc)
             ages.pass_back(slots, Wh_T, dh)
@@ -296,8 +304,7 @@ class GRUCell:
         Wh_T = np.ascontiguousarray(Wh.T)  # BLAS runs faster on it than on a transposed view
         for t in reversed(range(steps)):
             ages.inject(dh, d_outputs, t)
-            if hidden_grads is not None:
-                np.sum(dh, axis=0, out=hidden_grads[t])
+            ages.record(dh, hidden_grads, t)
             n_slots = ages.slots(d_n, t)
             rec_slots = ages.slots(d_recurrent, t)
             np.multiply(dh, dh_to_n[t], out=n_slots)

@@ -158,12 +158,18 @@ class CharRNN:
 
     @staticmethod
     def _softmax(logits):
-        """In place: logits -> shifted logits; returns probs and log of the normaliser, per row."""
-        logits -= logits.max(axis=1, keepdims=True)
+        """In place: logits (N, V) -> shifted logits; returns probs (N, V) and log of the normaliser (N,)."""
+        # One max over the whole array is much cheaper than one per row and still prevents
+        # overflow; only a row far below the others underflows, and then rows are shifted alone.
+        logits -= logits.max()
         probs = np.exp(logits)
-        sums = probs.sum(axis=1, keepdims=True)
-        probs /= sums
-        return probs, np.log(sums[:, 0])
+        sums = probs @ np.ones(probs.shape[1], probs.dtype)  # (N,) row sums; faster than sum(axis=1)
+        if not sums.min() > 0:
+            logits -= logits.max(axis=1, keepdims=True)
+            np.exp(logits, out=probs)
+            sums = probs.sum(axis=1)
+        probs /= sums[:, None]
+        return probs, np.log(sums)
 
     def forward(self, inputs, state=None):
         """inputs (B, T) int -> ForwardResult with probs (B, T, V) and hidden (L, B, T, H)."""
@@ -181,7 +187,10 @@ class CharRNN:
         return hs[1:]
 
     def loss_and_flat_grads(self, inputs, targets, state=None, diagnostics=False):
-        """Like loss_and_grads, but the gradient is one (P,) array laid out like `flat_params`."""
+        """Like loss_and_grads, but the gradient is one (P,) array laid out like `flat_params`.
+
+        The array is reused by the next call from the same thread: copy it to keep it.
+        """
         inputs = self._check_ids(inputs, "inputs")
         targets = self._check_ids(targets, "targets")
         if inputs.shape != targets.shape:
@@ -193,17 +202,18 @@ class CharRNN:
         rows = np.arange(count)
         probs, log_norm = self._softmax(logits)
         char_losses = log_norm - logits[rows, target_ids]  # (T*B,) cross-entropy in nats
-        loss = float(char_losses.mean())
+        loss = float(np.add.reduce(char_losses, dtype=np.float64)) / count
 
-        flat_grads = np.zeros_like(self.flat_params)
-        grads = self._views(flat_grads)
+        # every gradient below is written whole (out=), so the buffer needs no zeroing
+        flat_grads = self._work.get("grads", self.flat_params.shape)
+        grads = self._work.memo("grad_views", lambda: self._views(flat_grads))
         d_logits = probs  # (T*B, V), reused in place
         d_logits[rows, target_ids] -= 1
         d_logits /= count
         top_flat = top.reshape(count, -1)
         np.dot(top_flat.T, d_logits, out=grads["Why"])
         np.sum(d_logits, axis=0, out=grads["by"])
-        d_x = (d_logits @ self.params["Why"].T).reshape(steps, batch_size, -1)  # (T, B, H)
+        d_x = (d_logits @ np.ascontiguousarray(self.params["Why"].T)).reshape(steps, batch_size, -1)  # (T, B, H)
 
         hidden_grads = np.empty((self.num_layers, steps, batch_size, self.hidden_size), self.dtype) if diagnostics else None
         for layer in reversed(range(self.num_layers)):
@@ -253,7 +263,7 @@ class CharRNN:
         "hidden_grad_norms" (L, T), the norm of dL/dh_t for each layer and step.
         """
         result = self.loss_and_flat_grads(inputs, targets, state, diagnostics)
-        return (result[0], self._views(result[1]), *result[2:])
+        return (result[0], self._views(result[1].copy()), *result[2:])
 
     def loss(self, inputs, targets, state=None):
         """(mean cross-entropy in nats, new state) without the backward pass."""

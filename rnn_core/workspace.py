@@ -23,9 +23,16 @@ class Workspace(threading.local):
         array = self.arrays.get(key)
         if array is None:
             if len(self.arrays) >= _MAX_ARRAYS:
-                self.arrays.clear()
+                self.arrays.clear()  # whatever was memoised from the old arrays goes too
             array = self.arrays[key] = np.empty(shape, self.dtype)
         return array
+
+    def memo(self, name, make):
+        """make(), computed once and kept with the arrays (cleared with them)."""
+        key = (name, None)
+        if key not in self.arrays:
+            self.arrays[key] = make()
+        return self.arrays[key]
 
     def scope(self, prefix):
         """A get(name, shape) whose names are prefixed, for one layer."""
