@@ -14,7 +14,7 @@ from .gradcheck import gradient_check
 from .model import CharRNN, ForwardResult, param_shapes
 from .optim import OPTIMIZERS, SGD, Adagrad, Adam, Momentum, RMSProp, clip_by_global_norm, global_norm, make_optimizer
 from .sample import next_char_probs, sample, sample_steps, sample_stream, sample_with_probs, shape_distribution
-from .train import DivergenceError, EpochStats, Trainer, make_streams, split_validation
+from .train import DivergenceError, EpochStats, Trainer, evaluate, make_streams, split_validation
 from .vocab import UnknownCharactersError, Vocab
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "shape_distribution",
     "DivergenceError",
     "EpochStats",
+    "evaluate",
     "Trainer",
     "make_streams",
     "split_validation",

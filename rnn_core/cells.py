@@ -95,6 +95,18 @@ class Ages:
             carried[0] = 0
 
 
+def transposed(matrix, scratch):
+    """A contiguous copy of matrix.T: BLAS multiplies by it faster than by a transposed view."""
+    copy = scratch("transposed", matrix.shape[::-1])
+    np.copyto(copy, matrix.T)
+    return copy
+
+
+def scaled(matrix, scale, scratch):
+    """matrix * scale, in a reused array."""
+    return np.multiply(matrix, scale, out=scratch("scaled", matrix.shape))
+
+
 def _sigmoid_from_tanh(values):
     """In place: tanh(z / 2) -> sigmoid(z), since sigmoid(z) = (1 + tanh(z / 2)) / 2."""
     values *= 0.5
@@ -111,7 +123,7 @@ class RNNCell:
     def extra_param_shapes(self, hidden_size):
         return {}
 
-    def forward(self, projected, state, Wh, extra, scratch):
+    def forward(self, projected, state, Wh, extra, scratch, training=False):
         """projected (T, B, H), state ((B, H),) -> outputs (T, B, H), cache, new state."""
         steps, batch_size, hidden_size = projected.shape
         hs = scratch("hs", (steps + 1, batch_size, hidden_size))
@@ -134,7 +146,7 @@ class RNNCell:
         d_tanh = scratch("d_tanh", d_outputs.shape[-3:])  # (T, B, H)
         np.multiply(hs[1:], hs[1:], out=d_tanh)
         np.subtract(1, d_tanh, out=d_tanh)
-        Wh_T = np.ascontiguousarray(Wh.T)  # BLAS runs faster on it than on a transposed view
+        Wh_T = transposed(Wh, scratch)
         dh = ages.zeros("dh")  # (A, B, H)
         for t in reversed(range(steps)):
             ages.inject(dh, d_outputs, t)
@@ -163,60 +175,67 @@ class LSTMCell:
         # tanh(z / 2) for the sigmoid gates, tanh(z) for g: one tanh call covers all four
         return np.concatenate([np.full(3 * hidden_size, 0.5), np.ones(hidden_size)]).astype(dtype)
 
-    def forward(self, projected, state, Wh, extra, scratch):
-        """projected (T, B, 4H), state ((B, H), (B, H)) -> outputs (T, B, H), cache, new state."""
+    def forward(self, projected, state, Wh, extra, scratch, training=False):
+        """projected (T, B, 4H), state ((B, H), (B, H)) -> outputs (T, B, H), cache, new state.
+
+        With training, the local derivatives the backward pass needs are computed at each step,
+        while the gate values are still in cache.
+        """
         steps, batch_size, width = projected.shape
         H = width // 4
         scale = self._tanh_scale(H, projected.dtype)
         scaled_inputs = projected
         scaled_inputs *= scale  # (T, B, 4H)
-        scaled_Wh = Wh * scale  # (H, 4H)
+        scaled_Wh = scaled(Wh, scale, scratch)  # (H, 4H)
         acts = scratch("acts", projected.shape)  # (T, B, 4H) gate values i, f, o, g
         hs = scratch("hs", (steps + 1, batch_size, H))
         cs = scratch("cs", (steps + 1, batch_size, H))
         tanh_cs = scratch("tanh_cs", (steps, batch_size, H))
+        recurrent = scratch("recurrent", (batch_size, width))  # small and reused: stays in cache
         input_term = scratch("input_term", (batch_size, H))
+        # d(gate pre-activation) = local * (dc, dc, dh, dc): g i(1-i), c_prev f(1-f), tanh(c) o(1-o), i (1-g^2)
+        local = scratch("local", projected.shape) if training else None  # (T, B, 4H)
+        dh_to_dc = scratch("dh_to_dc", tanh_cs.shape) if training else None  # (T, B, H) o (1 - tanh(c)^2)
         hs[0], cs[0] = state
         for t in range(steps):
             gate = acts[t]
-            np.dot(hs[t], scaled_Wh, out=gate)
-            gate += scaled_inputs[t]
+            np.dot(hs[t], scaled_Wh, out=recurrent)
+            np.add(recurrent, scaled_inputs[t], out=gate)
             np.tanh(gate, out=gate)
-            _sigmoid_from_tanh(gate[:, : 3 * H])
-            np.multiply(gate[:, H : 2 * H], cs[t], out=cs[t + 1])
-            np.multiply(gate[:, :H], gate[:, 3 * H :], out=input_term)
+            sigmoids = gate[:, : 3 * H]
+            _sigmoid_from_tanh(sigmoids)
+            i, f, o, g = gate[:, :H], gate[:, H : 2 * H], gate[:, 2 * H : 3 * H], gate[:, 3 * H :]
+            np.multiply(f, cs[t], out=cs[t + 1])
+            np.multiply(i, g, out=input_term)
             cs[t + 1] += input_term
             np.tanh(cs[t + 1], out=tanh_cs[t])
-            np.multiply(gate[:, 2 * H : 3 * H], tanh_cs[t], out=hs[t + 1])
-        return hs[1:], (hs, cs, tanh_cs, acts), (hs[steps].copy(), cs[steps].copy())
+            np.multiply(o, tanh_cs[t], out=hs[t + 1])
+            if training:
+                step_local = local[t]
+                np.subtract(1, sigmoids, out=step_local[:, : 3 * H])
+                step_local[:, : 3 * H] *= sigmoids
+                step_local[:, :H] *= g
+                step_local[:, H : 2 * H] *= cs[t]
+                step_local[:, 2 * H : 3 * H] *= tanh_cs[t]
+                np.multiply(g, g, out=step_local[:, 3 * H :])
+                np.subtract(1, step_local[:, 3 * H :], out=step_local[:, 3 * H :])
+                step_local[:, 3 * H :] *= i
+                np.multiply(tanh_cs[t], tanh_cs[t], out=dh_to_dc[t])
+                np.subtract(1, dh_to_dc[t], out=dh_to_dc[t])
+                dh_to_dc[t] *= o
+        return hs[1:], (hs, acts, local, dh_to_dc), (hs[steps].copy(), cs[steps].copy())
 
     def backward(self, d_outputs, cache, Wh, extra, grads, horizon, hidden_grads, scratch, by_age=False):
         """d_outputs (T, B, H) -> d_projected (T, B, 4H); writes grads["Wh"] (H, 4H). As RNNCell.backward."""
-        hs, cs, tanh_cs, acts = cache
+        hs, acts, local, dh_to_dc = cache
         steps, batch_size, H = d_outputs.shape[-3:]
-        i, f, o, g = (acts[..., k * H : (k + 1) * H] for k in range(4))  # each (T, B, H)
-        # d(gate pre-activation) = (what multiplies the gate) * (its derivative), precomputed:
-        # dc * g * i(1-i), dc * c_prev * f(1-f), dh * tanh(c) * o(1-o), dc * i * (1-g^2)
-        local = scratch("local", acts.shape)  # (T, B, 4H)
-        for k, (gate, times) in enumerate([(i, g), (f, cs[:-1]), (o, tanh_cs)]):
-            part = local[..., k * H : (k + 1) * H]
-            np.subtract(1, gate, out=part)
-            part *= gate
-            part *= times
-        part = local[..., 3 * H :]
-        np.multiply(g, g, out=part)
-        np.subtract(1, part, out=part)
-        part *= i
+        f = acts[..., H : 2 * H]  # (T, B, H) forget gate
         local4 = local.reshape(steps, batch_size, 4, H)
-        dh_to_dc = scratch("dh_to_dc", tanh_cs.shape)  # (T, B, H) o (1 - tanh(c)^2)
-        np.multiply(tanh_cs, tanh_cs, out=dh_to_dc)
-        np.subtract(1, dh_to_dc, out=dh_to_dc)
-        dh_to_dc *= o
         ages = Ages(horizon, d_outputs, by_age, scratch)
         d_pre = ages.output("d_pre", 4 * H)
         dh, dc = ages.zeros("dh"), ages.zeros("dc")  # (A, B, H) each
         dc_total = ages.zeros("dc_total")
-        Wh_T = np.ascontiguousarray(Wh.T)  # BLAS runs faster on it than on a transposed view
+        Wh_T = transposed(Wh, scratch)
         for t in reversed(range(steps)):
             ages.inject(dh, d_outputs, t)
             ages.record(dh, hidden_grads, t)
@@ -248,14 +267,14 @@ class GRUCell:
     def _tanh_scale(hidden_size, dtype):
         return np.concatenate([np.full(2 * hidden_size, 0.5), np.ones(hidden_size)]).astype(dtype)
 
-    def forward(self, projected, state, Wh, extra, scratch):
+    def forward(self, projected, state, Wh, extra, scratch, training=False):
         """projected (T, B, 3H), state ((B, H),) -> outputs (T, B, H), cache, new state."""
         steps, batch_size, width = projected.shape
         H = width // 3
         scale = self._tanh_scale(H, projected.dtype)
         scaled_inputs = projected
         scaled_inputs *= scale  # (T, B, 3H)
-        scaled_Wh = Wh * scale  # (H, 3H)
+        scaled_Wh = scaled(Wh, scale, scratch)  # (H, 3H)
         recurrent = scratch("recurrent", projected.shape)  # (T, B, 3H) h_{t-1} Wh (+ b_hn), r and z parts halved
         acts = scratch("acts", projected.shape)  # (T, B, 3H) r, z, n
         hs = scratch("hs", (steps + 1, batch_size, H))
@@ -301,7 +320,7 @@ class GRUCell:
         d_recurrent = ages.output("d_recurrent", 3 * H)  # of h_{t-1} Wh + [0, 0, b_hn]
         dh = ages.zeros("dh")
         direct = ages.zeros("direct")
-        Wh_T = np.ascontiguousarray(Wh.T)  # BLAS runs faster on it than on a transposed view
+        Wh_T = transposed(Wh, scratch)
         for t in reversed(range(steps)):
             ages.inject(dh, d_outputs, t)
             ages.record(dh, hidden_grads, t)

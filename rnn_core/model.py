@@ -131,7 +131,7 @@ class CharRNN:
         extra = {name: self.params[f"{name}{layer}"] for name in self.cell.extra_param_shapes(1)}
         return self.params[f"Wx{layer}"], self.params[f"Wh{layer}"], self.params[f"b{layer}"], extra
 
-    def _run(self, inputs, state):
+    def _run(self, inputs, state, training=False):
         """Forward over a window: inputs (B, T) -> logits (T*B, V), per-layer caches, new state."""
         if state is None:
             state = self.initial_state(inputs.shape[0])
@@ -149,7 +149,7 @@ class CharRNN:
                 np.dot(x.reshape(steps * batch_size, -1), Wx, out=projected.reshape(steps * batch_size, -1))
             projected += b
             layer_inputs.append(x)
-            x, cache, layer_state = self.cell.forward(projected, state[layer], Wh, extra, scratch)
+            x, cache, layer_state = self.cell.forward(projected, state[layer], Wh, extra, scratch, training)
             caches.append(cache)
             new_state.append(layer_state)
         logits = x.reshape(steps * batch_size, -1) @ self.params["Why"]  # (T*B, V)
@@ -183,7 +183,7 @@ class CharRNN:
 
     @staticmethod
     def _outputs(cache):
-        hs = cache if isinstance(cache, np.ndarray) else cache[0]
+        hs = cache if isinstance(cache, np.ndarray) else cache[0]  # every cell's cache starts with hs
         return hs[1:]
 
     def loss_and_flat_grads(self, inputs, targets, state=None, diagnostics=False):
@@ -197,7 +197,7 @@ class CharRNN:
             raise ValueError("inputs and targets must have the same (B, T) shape")
         batch_size, steps = inputs.shape
         count = batch_size * steps
-        logits, top, layer_inputs, caches, new_state = self._run(inputs, state)
+        logits, top, layer_inputs, caches, new_state = self._run(inputs, state, training=True)
         target_ids = targets.T.reshape(count)  # (T*B,) time-major like logits
         rows = np.arange(count)
         probs, log_norm = self._softmax(logits)

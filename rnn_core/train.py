@@ -68,6 +68,27 @@ def windows(streams, seq_len):
     return [(streams[:, start : min(start + seq_len, last)], streams[:, start + 1 : min(start + seq_len, last) + 1]) for start in range(0, last, seq_len)]
 
 
+def evaluation_windows(ids, seq_len, batch_size):
+    """Windows covering (N,) ids for evaluation, in up to batch_size streams of at least one window."""
+    streams = max(1, min(batch_size, (len(ids) - 1) // seq_len))
+    return windows(make_streams(ids, streams), seq_len)
+
+
+def evaluate(model, windows_or_ids, seq_len=64, batch_size=32):
+    """Mean cross-entropy (nats per character) of the model over a text, carrying the state.
+
+    Takes (N,) ids, or windows as made by evaluation_windows.
+    """
+    if isinstance(windows_or_ids, np.ndarray):
+        windows_or_ids = evaluation_windows(windows_or_ids, seq_len, batch_size)
+    state, total, count = None, 0.0, 0
+    for inputs, targets in windows_or_ids:
+        loss, state = model.loss(inputs, targets, state)
+        total += loss * inputs.size
+        count += inputs.size
+    return total / count
+
+
 class Trainer:
     """Trains a CharRNN on an encoded text (N,) with one of the optimisers."""
 
@@ -90,10 +111,7 @@ class Trainer:
             )
         self.val_fraction = float(val_fraction)
         self.train_windows = windows(make_streams(train_ids, self.batch_size), self.seq_len)
-        self.val_windows = []
-        if len(val_ids):
-            val_streams = max(1, min(self.batch_size, (len(val_ids) - 1) // self.seq_len))
-            self.val_windows = windows(make_streams(val_ids, val_streams), self.seq_len)
+        self.val_windows = evaluation_windows(val_ids, self.seq_len, self.batch_size) if len(val_ids) else []
         self.optimizer = optimizer if not isinstance(optimizer, str) else make_optimizer(optimizer, model.num_params, check_learning_rate(lr), model.dtype)
         # Cross-entropy starts near ln V; far above it the run has blown up.
         self.divergence_limit = max(4 * math.log(max(model.vocab_size, 2)), math.log(max(model.vocab_size, 2)) + 8)
@@ -137,13 +155,14 @@ class Trainer:
         loss, grads, new_state = self.model.loss_and_flat_grads(inputs, targets, self.state)
         norm = clip_by_global_norm(grads, self.clip)
         if not (math.isfinite(loss) and math.isfinite(norm)) or loss > self.divergence_limit:
-            self._restore_last_good()
-            raise DivergenceError(
+            message = (
                 f"training diverged at epoch {self.epoch + 1}, step {self.window + 1}: the loss became {loss:.4g} "
                 f"(it starts near {math.log(self.model.vocab_size):.2f}). The learning rate {self.optimizer.lr:g} is "
                 f"probably too high for {self.optimizer.name}; lower it and train again. "
                 "The last good parameters were restored."
             )
+            self._restore_last_good()
+            raise DivergenceError(message)
         np.copyto(self._good_params, self.model.flat_params)
         for key, value in self.optimizer.state().items():
             np.copyto(self._good_optimizer[key], value)
@@ -166,14 +185,7 @@ class Trainer:
 
     def validation_loss(self):
         """Mean cross-entropy (nats per character) over the held-out text, or None without one."""
-        if not self.val_windows:
-            return None
-        state, total, count = None, 0.0, 0
-        for inputs, targets in self.val_windows:
-            loss, state = self.model.loss(inputs, targets, state)
-            total += loss * inputs.size
-            count += inputs.size
-        return total / count
+        return evaluate(self.model, self.val_windows) if self.val_windows else None
 
     def _finish_epoch(self):
         started = time.perf_counter()
