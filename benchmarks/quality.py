@@ -32,6 +32,7 @@ def main():
     parser.add_argument("--optimizer", default="adam")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--decay", type=float, default=1.0, help="the learning rate falls linearly to lr * decay by the end")
     parser.add_argument("--torch", action="store_true", help="also train the same model in PyTorch")
     args = parser.parse_args()
 
@@ -40,13 +41,18 @@ def main():
     ids = vocab.encode(text)
     split = int(len(ids) * 0.9)
     train_ids, val_ids = ids[:split], ids[split : split + VALIDATION_CHARS]
-    label = f"{args.cell} H={args.hidden_size} L={args.layers} B={args.batch_size} T={args.seq_len} {args.optimizer} lr={args.lr:g}"
+    label = f"{args.cell} H={args.hidden_size} L={args.layers} B={args.batch_size} T={args.seq_len} {args.optimizer} lr={args.lr:g} decay={args.decay:g}"
     print(f"corpus: {source}; {len(train_ids):,} training and {len(val_ids):,} validation characters; {args.seconds:g} s")
 
     model = CharRNN(len(vocab), args.hidden_size, args.cell, args.layers, seed=args.seed)
-    trainer = Trainer(model, train_ids, args.seq_len, args.batch_size, args.optimizer, args.lr, clip=5.0, val_fraction=0)
+    trainer = Trainer(model, train_ids, args.seq_len, args.batch_size, args.optimizer, args.lr, clip=5.0, val_fraction=0, report_every=10)
     started = time.perf_counter()
-    trainer.train(epochs=10**6, max_seconds=args.seconds)
+
+    def schedule(event):
+        done = min((time.perf_counter() - started) / args.seconds, 1.0)
+        trainer.optimizer.lr = args.lr * (1 - done * (1 - args.decay))
+
+    trainer.train(epochs=10**6, max_seconds=args.seconds, callback=schedule)
     seconds = time.perf_counter() - started
     val_bpc = evaluate(model, val_ids, seq_len=256, batch_size=1) / math.log(2)
     print(f"rnn_core {label}: validation {val_bpc:.3f} bits/char after {trainer.epoch_fraction:.2f} epochs in {seconds:.0f} s")

@@ -1,0 +1,130 @@
+"""What several pages share: the session's model, the loss chart, the model file controls."""
+
+import io
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages.state import LoadedModel, TrainingRun
+from rnn_core import CheckpointError, load, to_bytes
+
+MAX_MODEL_UPLOAD_MB = 50
+TRAIN_PAGE = "pages/train.py"
+
+
+def current_run():
+    """The session's training run, or None."""
+    return st.session_state.get("run")
+
+
+def current_model():
+    """What Generate and Inspect use: the training run, else an uploaded model, else None."""
+    return current_run() or st.session_state.get("loaded_model")
+
+
+def set_run(run):
+    st.session_state["run"] = run
+    st.session_state.pop("loaded_model", None)
+
+
+def no_model_message():
+    st.info("There is no model yet. Train one on the **Train** page, or upload a model file (.npz) below.")
+    st.page_link(TRAIN_PAGE, label="Go to Train", icon="🏋️")
+
+
+def loss_figure(curve, height=360):
+    """A plotly figure of the loss in bits per character: train (fine points) and validation (per epoch)."""
+    figure = go.Figure()
+    to_bits = 1 / 0.6931471805599453
+    if curve["train"]:
+        epochs, losses = zip(*curve["train"])
+        figure.add_trace(go.Scatter(x=epochs, y=[loss * to_bits for loss in losses], mode="lines", name="train"))
+    if curve["val"]:
+        epochs, losses = zip(*curve["val"])
+        figure.add_trace(go.Scatter(x=epochs, y=[loss * to_bits for loss in losses], mode="lines+markers", name="validation"))
+    figure.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30, b=10),
+        xaxis_title="epoch",
+        yaxis_title="loss (bits per character)",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+        uirevision="loss",  # keeps the user's zoom while points arrive
+    )
+    return figure
+
+
+def comparison_figure(curves, height=320):
+    """Several per-epoch loss curves {label: [nats, ...]} on one chart."""
+    figure = go.Figure()
+    for name, losses in curves.items():
+        figure.add_trace(go.Scatter(x=list(range(1, len(losses) + 1)), y=losses, mode="lines", name=name))
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch", yaxis_title="loss (nats per character)", yaxis_type="log")
+    return figure
+
+
+def download_model_button(model_source, key):
+    """Download the current model as .npz; the bytes are made only when clicked."""
+    model, vocab = model_source.model, model_source.vocab
+    metadata = {}
+    if isinstance(model_source, TrainingRun):
+        metadata = {"settings": model_source.settings.as_dict(), "preset": model_source.preset, "epochs": model_source.epoch}
+    st.download_button(
+        "Download model (.npz)",
+        data=lambda: to_bytes(model, vocab, metadata),
+        file_name="char-rnn-model.npz",
+        mime="application/octet-stream",
+        on_click="ignore",
+        key=key,
+    )
+
+
+def _load_uploaded_model(key):
+    uploaded = st.session_state.get(key)
+    if uploaded is None:
+        return
+    data = uploaded.getvalue()
+    if len(data) > MAX_MODEL_UPLOAD_MB << 20:
+        st.session_state["model_upload_error"] = f"{uploaded.name} is larger than {MAX_MODEL_UPLOAD_MB} MB; your current model is unchanged."
+        return
+    try:
+        checkpoint = load(io.BytesIO(data))
+    except CheckpointError as error:
+        st.session_state["model_upload_error"] = f"{uploaded.name} could not be loaded: {error}. Your current model is unchanged."
+        return
+    run = current_run()
+    if run is not None:
+        run.stop()
+    st.session_state["run"] = None
+    st.session_state["loaded_model"] = LoadedModel(checkpoint, uploaded.name)
+    st.session_state["model_upload_error"] = None
+
+
+def upload_model_control(key):
+    """A file uploader for a saved model; a bad file leaves the current model as it was."""
+    st.file_uploader(
+        "Upload a model (.npz)",
+        type=["npz"],
+        key=key,
+        on_change=_load_uploaded_model,
+        args=(key,),
+        max_upload_size=MAX_MODEL_UPLOAD_MB,
+        help="A model saved by this app or by `python -m rnn_core train`.",
+    )
+    error = st.session_state.get("model_upload_error")
+    if error:
+        st.error(error)
+    loaded = st.session_state.get("loaded_model")
+    if loaded is not None and current_run() is None:
+        st.success(f"Using the uploaded model {loaded.name}: {loaded.model.cell_name.upper()}, hidden size {loaded.model.hidden_size}, {len(loaded.vocab)} characters.")
+
+
+def training_status_sidebar():
+    """On every page: where the session's training stands."""
+    run = current_run()
+    if run is None:
+        return
+    with st.sidebar:
+        if run.training:
+            st.caption(f"Training paused at epoch {run.trainer.epoch_fraction:.1f} of {run.target_epochs} while you are away from Train; it continues when you return.")
+        else:
+            st.caption(f"Model: {run.settings.cell.upper()}, {run.epoch} epochs trained ({run.status}).")

@@ -1,0 +1,46 @@
+"""Training texts to pick from: short ones the project ships in assets/ and longer ones read at run
+time from Python's own standard library (so nothing is downloaded)."""
+
+import contextlib
+import inspect
+import io
+import textwrap
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def _asset(name):
+    return lambda: (ASSETS / name).read_text(encoding="utf-8")
+
+
+def _zen_of_python():
+    with contextlib.redirect_stdout(io.StringIO()):  # importing `this` prints the Zen
+        import this
+    return "".join(this.d.get(char, char) for char in this.s) + "\n"
+
+
+def _python_docs(size=30_000):
+    from pydoc_data.topics import topics
+
+    return "\n\n".join(topics[name] for name in sorted(topics))[:size]
+
+
+# key (used in links) -> (label, loader, what it teaches)
+PRESETS = {
+    "rhyme": ("The house that Jack built", _asset("rhyme.txt"), "A cumulative rhyme: watch noise become words, then whole verses."),
+    "help": ("help!", _asset("help.txt"), 'The notebook\'s task: learn "help" -> "elp!".'),
+    "alphabet": ("Alphabet", _asset("alphabet.txt"), "The alphabet, lower and upper case: a pattern learnt in seconds."),
+    "counting": ("Counting in words", _asset("counting.txt"), "one, two, ... one hundred: structure with exceptions."),
+    "code": ("A bit of Python code", _asset("code.txt"), "Indentation, keywords and brackets."),
+    "zen": ("The Zen of Python", _zen_of_python, "From the standard library's `this` module."),
+    "textwrap": ("textwrap.py source", lambda: inspect.getsource(textwrap), "The source of a standard module (about 20,000 characters)."),
+    "pydocs": ("Python documentation", _python_docs, "30,000 characters of English from Python's own help topics."),
+}
+DEFAULT_PRESET = "rhyme"
+CUSTOM = "custom"
+
+
+def preset_text(key):
+    """The text of a preset by key; KeyError for an unknown key."""
+    return PRESETS[key][1]()

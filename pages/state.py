@@ -1,0 +1,254 @@
+"""What one browser session holds: the settings and the training run. Plain Python, no Streamlit.
+
+A `TrainingRun` is advanced in bounded time slices (`advance`) by the Train page's timer
+fragment, so Stop answers within one slice and a closed tab simply stops asking for more.
+Its lock makes each slice atomic for readers on other reruns of the same session.
+"""
+
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, fields
+
+from rnn_core import CharRNN, DivergenceError, Trainer, Vocab, sample
+
+SAMPLE_LENGTH = 200
+SAMPLE_EVERY_SECONDS = 0.3  # at most this often during fast runs, so sampling never dominates
+MAX_TEXT_CHARS = 2_000_000
+MAX_CHART_POINTS = 600
+
+
+@dataclass(frozen=True)
+class Limit:
+    low: float
+    high: float
+    help: str
+
+
+# Every setting's range and help text; the Train page builds its widgets from these.
+LIMITS = {
+    "hidden_size": Limit(4, 512, "Units in each recurrent layer: more remember more, but train slower."),
+    "num_layers": Limit(1, 3, "Recurrent layers stacked on each other."),
+    "seq_len": Limit(2, 256, "Characters per training window: how far back the gradient flows."),
+    "batch_size": Limit(1, 128, "Pieces of the text read side by side in each step."),
+    "lr": Limit(1e-5, 10.0, "How big each update is. Too high and training diverges."),
+    "clip": Limit(0.0, 100.0, "Largest gradient norm allowed before an update (0: no clipping)."),
+    "epochs": Limit(1, 5000, "Passes over the training text."),
+    "val_fraction": Limit(0.0, 0.5, "The last part of the text held out to measure generalisation."),
+    "bptt_horizon": Limit(0, 256, "Steps the gradient flows back (0: the whole window; 1: no BPTT, the notebook's mistake)."),
+    "seed": Limit(0, 2**31 - 1, "Random seed for the initial weights and the samples."),
+}
+CELL_NAMES = {"rnn": "Vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
+OPTIMIZER_NAMES = {"adam": "Adam", "adagrad": "Adagrad", "rmsprop": "RMSProp", "momentum": "SGD with momentum", "sgd": "SGD"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    cell: str = "gru"
+    hidden_size: int = 128
+    num_layers: int = 1
+    seq_len: int = 48
+    batch_size: int = 16
+    optimizer: str = "adam"
+    lr: float = 0.004
+    clip: float = 5.0
+    epochs: int = 200
+    val_fraction: float = 0.1
+    bptt_horizon: int = 0
+    seed: int = 0
+
+    # Changing any of these after training means a different model.
+    MODEL_FIELDS = ("cell", "hidden_size", "num_layers", "seed")
+
+    def check(self):
+        """Raise ValueError naming the first setting outside its range."""
+        if self.cell not in CELL_NAMES:
+            raise ValueError(f"Unknown cell {self.cell!r}: choose RNN, LSTM or GRU.")
+        if self.optimizer not in OPTIMIZER_NAMES:
+            raise ValueError(f"Unknown optimiser {self.optimizer!r}.")
+        for name, limit in LIMITS.items():
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and limit.low <= value <= limit.high):
+                raise ValueError(f"{label(name)} must be between {limit.low:g} and {limit.high:g}, not {value!r}.")
+        return self
+
+    def as_dict(self):
+        return asdict(self)
+
+    def changed_model_fields(self, other):
+        return [label(name) for name in self.MODEL_FIELDS if getattr(self, name) != getattr(other, name)]
+
+
+def label(name):
+    return {"lr": "Learning rate", "bptt_horizon": "BPTT horizon", "val_fraction": "Validation fraction", "seq_len": "Sequence length"}.get(
+        name, name.replace("_", " ").capitalize()
+    )
+
+
+SETTING_NAMES = [field.name for field in fields(Settings)]
+
+
+def describe_text(text):
+    """Length, vocabulary size and the distinct characters of a text, for display."""
+    chars = sorted(set(text))
+    return {"length": len(text), "vocab_size": len(chars), "chars": chars}
+
+
+def check_text(text, settings):
+    """Raise ValueError with a message in the user's words when the text cannot be trained on."""
+    if not text or not text.strip():
+        raise ValueError("The training text is empty: type, paste, upload or pick a text first.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"The text has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}.")
+    if len(set(text)) < 2:
+        raise ValueError("The text uses a single character: there is nothing to predict. Give it at least two different characters.")
+
+
+class LoadedModel:
+    """A model uploaded from a file: it can generate and be inspected, not resume training."""
+
+    def __init__(self, checkpoint, name):
+        self.model, self.vocab, self.metadata = checkpoint
+        self.name = name
+        self.lock = threading.Lock()
+
+
+class TrainingRun:
+    """One run: its text, settings, model, trainer, samples and status."""
+
+    def __init__(self, text, settings, preset=None):
+        settings.check()
+        check_text(text, settings)
+        self.text, self.settings, self.preset = text, settings, preset
+        self.vocab = Vocab.from_text(text)
+        self.model = CharRNN(len(self.vocab), settings.hidden_size, settings.cell, settings.num_layers, seed=settings.seed, bptt_horizon=settings.bptt_horizon or None)
+        self.trainer = Trainer(
+            self.model,
+            self.vocab.encode(text),
+            settings.seq_len,
+            settings.batch_size,
+            settings.optimizer,
+            settings.lr,
+            settings.clip,
+            settings.val_fraction,
+        )
+        steps = self.trainer.steps_per_epoch
+        self.trainer.report_every = max(1, steps // 20) if steps >= 40 else None  # finer curve points in long epochs
+        self.target_epochs = settings.epochs
+        self.train_seconds = 0.0
+        self.samples = []  # (epoch, text) pairs
+        self.status = "ready"  # ready, training, stopped, done, diverged
+        self.message = ""
+        self.lock = threading.Lock()
+        self._last_sample = -math.inf
+
+    @property
+    def epoch(self):
+        return self.trainer.epoch
+
+    @property
+    def history(self):
+        return self.trainer.history
+
+    @property
+    def training(self):
+        return self.status == "training"
+
+    def start(self):
+        self.status = "training"
+
+    def stop(self):
+        """Ask the current slice to end after its step; the model is kept."""
+        self.trainer.stop()
+        if self.status == "training":
+            self.status = "stopped"
+
+    def resume(self, epochs=None, lr=None, clip=None):
+        """Continue the same run, to `epochs` in all or, when already there, for that many more."""
+        epochs = epochs or self.target_epochs
+        self.target_epochs = epochs if epochs > self.epoch else self.epoch + epochs
+        if lr is not None:
+            self.trainer.optimizer.lr = lr
+        if clip is not None:
+            self.trainer.clip = clip
+        self.message = ""
+        self.status = "training"
+
+    def advance(self, seconds):
+        """Train for up to `seconds`, then return; samples after epochs at most every half second."""
+        if self.status != "training":
+            return
+        with self.lock:
+            started = time.perf_counter()
+            try:
+                outcome = self.trainer.train(self.target_epochs, max_seconds=seconds, callback=self._on_event)
+            except DivergenceError as error:
+                self.status, self.message = "diverged", str(error).capitalize()
+                return
+            finally:
+                self.train_seconds += time.perf_counter() - started
+            if outcome == "done":
+                self.status = "done"
+                self._take_sample()
+            elif outcome == "stopped":
+                self.status = "stopped"
+                self._take_sample()
+
+    def _on_event(self, event):
+        if event["kind"] == "epoch" and time.perf_counter() - self._last_sample >= SAMPLE_EVERY_SECONDS:
+            self._take_sample()
+
+    def _take_sample(self):
+        if self.samples and self.samples[-1][0] == self.epoch:
+            return
+        prime = self.text[0]
+        text = prime + sample(self.model, self.vocab, prime, SAMPLE_LENGTH, temperature=0.8, seed=self.settings.seed + self.epoch)
+        self.samples.append((self.epoch, text))
+        self._last_sample = time.perf_counter()
+
+    @property
+    def seconds_per_epoch(self):
+        return self.history[-1].elapsed / len(self.history) if self.history else None
+
+    @property
+    def eta_seconds(self):
+        per_epoch = self.seconds_per_epoch
+        if per_epoch is None:
+            return None
+        return max(0.0, (self.target_epochs - self.trainer.epoch_fraction) * per_epoch)
+
+    def curve(self):
+        """Loss curve points, downsampled: {"train": [(epoch, nats)], "val": [(epoch, nats)]}."""
+        train = sorted(self.trainer.progress)
+        if len(train) > MAX_CHART_POINTS:
+            stride = math.ceil(len(train) / MAX_CHART_POINTS)
+            train = train[::stride] + ([train[-1]] if (len(train) - 1) % stride else [])
+        val = [(s.epoch, s.val_loss) for s in self.history if s.val_loss is not None]
+        if len(val) > MAX_CHART_POINTS:
+            stride = math.ceil(len(val) / MAX_CHART_POINTS)
+            val = val[::stride] + ([val[-1]] if (len(val) - 1) % stride else [])
+        return {"train": train, "val": val}
+
+
+def _memory_text():
+    """Lines like "b......B": the last letter repeats the first, six dots later."""
+    letters = "abcabbcacbacbbacabca" * 3
+    return "".join(f"{letter}......{letter.upper()}\n" for letter in letters)
+
+
+# name -> (text, settings, epochs): small tasks that show what backpropagation through time does
+BPTT_TASKS = {
+    "help": ("help!", dict(cell="rnn", hidden_size=100, seq_len=4, batch_size=1, optimizer="adagrad", lr=0.1), 300),
+    "memory": (_memory_text(), dict(cell="rnn", hidden_size=32, seq_len=18, batch_size=4, optimizer="adam", lr=0.01), 150),
+}
+
+
+def bptt_experiment(task):
+    """Train the task twice, with full BPTT and with a horizon of 1: {label: per-epoch train losses}."""
+    text, options, epochs = BPTT_TASKS[task]
+    curves = {}
+    for label_, horizon in (("full BPTT", 0), ("horizon 1 (no BPTT)", 1)):
+        run = TrainingRun(text, Settings(**options, epochs=epochs, val_fraction=0.0, bptt_horizon=horizon))
+        run.trainer.train(epochs)
+        curves[label_] = [stats.train_loss for stats in run.history]
+    return curves

@@ -1,0 +1,258 @@
+"""Train: pick a text, set the hyperparameters, press Train and watch the network learn."""
+
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from pages import common
+from pages.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_text
+from pages.state import CELL_NAMES, LIMITS, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, check_text, describe_text, label
+
+TICK_SECONDS = 0.5  # the live view redraws this often while training
+SLICE_SECONDS = 0.45  # training time per redraw: long beside the drawing, so the view costs little
+MAX_TEXT_IN_LINK = 2000
+DEFAULTS = Settings()
+BOUND_KEYS = {"preset", "text", *SETTING_NAMES}
+
+raw_params = st.query_params.to_dict()  # before any widget, to tell which link values were refused
+
+
+def _pick_preset():
+    key = st.session_state["preset"]
+    if key != CUSTOM:
+        st.session_state["text"] = preset_text(key)
+
+
+def _text_edited():
+    if st.session_state.get("preset") != CUSTOM and st.session_state["text"] != preset_text(st.session_state["preset"]):
+        st.session_state["preset"] = CUSTOM
+
+
+def _text_uploaded():
+    uploaded = st.session_state.get("text_upload")
+    if uploaded is None:
+        return
+    data = uploaded.getvalue()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        st.session_state["text_upload_error"] = f"{uploaded.name} is not UTF-8 text, so it was not loaded. Your text is unchanged."
+        return
+    if "\0" in text:
+        st.session_state["text_upload_error"] = f"{uploaded.name} looks like a binary file, not text. Your text is unchanged."
+        return
+    st.session_state["text_upload_error"] = None
+    st.session_state["text"] = text
+    st.session_state["preset"] = CUSTOM
+
+
+def text_controls():
+    """The training text: preset, text area, upload. Returns (text, preset)."""
+    options = [*PRESETS, CUSTOM]
+    preset = st.selectbox(
+        "Training text",
+        options,
+        index=options.index(DEFAULT_PRESET),
+        format_func=lambda key: "Your own text" if key == CUSTOM else PRESETS[key][0],
+        key="preset",
+        on_change=_pick_preset,
+        bind="query-params",
+        persist_state="session",
+    )
+    if "text" not in st.session_state:
+        link_text = raw_params.get("text") if preset == CUSTOM else None
+        st.session_state["text"] = link_text if link_text else preset_text(preset) if preset != CUSTOM else ""
+    if preset != CUSTOM:
+        st.caption(PRESETS[preset][2])
+    text = st.text_area("Text", key="text", height=180, on_change=_text_edited, help="Type or paste any text; editing a preset makes it your own.")
+    st.file_uploader("…or upload a .txt file", type=["txt"], key="text_upload", on_change=_text_uploaded, max_upload_size=5)
+    if st.session_state.get("text_upload_error"):
+        st.error(st.session_state["text_upload_error"])
+    info = describe_text(text)
+    shown = "".join(info["chars"]).replace("\n", "⏎").replace("\t", "⇥")
+    st.caption(f"{info['length']:,} characters, {info['vocab_size']} distinct: `{shown[:300]}`")
+    return text, preset
+
+
+def _number(name, step, fmt=None):
+    limit = LIMITS[name]
+    default = getattr(DEFAULTS, name)
+    kind = type(default)
+    return st.number_input(
+        label(name),
+        min_value=kind(limit.low),
+        max_value=kind(limit.high),
+        value=default,
+        step=kind(step),
+        format=fmt,
+        help=limit.help,
+        key=name,
+        bind="query-params",
+        persist_state="session",
+    )
+
+
+def settings_controls():
+    """Every hyperparameter, bound to the link. Returns Settings."""
+    with st.sidebar:
+        st.header("Settings")
+        cell = st.selectbox(
+            "Cell", list(CELL_NAMES), index=list(CELL_NAMES).index(DEFAULTS.cell), format_func=CELL_NAMES.get, key="cell", bind="query-params", persist_state="session", help="RNN: one tanh. LSTM and GRU: gated cells that remember longer."
+        )
+        values = {"cell": cell}
+        values["hidden_size"] = _number("hidden_size", 16)
+        values["num_layers"] = _number("num_layers", 1)
+        values["seq_len"] = _number("seq_len", 8)
+        values["batch_size"] = _number("batch_size", 4)
+        values["optimizer"] = st.selectbox(
+            "Optimiser", list(OPTIMIZER_NAMES), index=list(OPTIMIZER_NAMES).index(DEFAULTS.optimizer), format_func=OPTIMIZER_NAMES.get, key="optimizer", bind="query-params", persist_state="session", help="How gradients become updates."
+        )
+        values["lr"] = _number("lr", 0.001, "%.5f")
+        values["clip"] = _number("clip", 1.0, "%.2f")
+        values["epochs"] = _number("epochs", 10)
+        values["val_fraction"] = st.slider(
+            label("val_fraction"), 0.0, LIMITS["val_fraction"].high, DEFAULTS.val_fraction, 0.05, help=LIMITS["val_fraction"].help, key="val_fraction", bind="query-params", persist_state="session"
+        )
+        values["bptt_horizon"] = _number("bptt_horizon", 1)
+        values["seed"] = _number("seed", 1)
+    return Settings(**values)
+
+
+def report_ignored_link_values(notice):
+    """On a session's first run, name the link parameters that were unknown or refused.
+
+    Called after the widgets: Streamlit drops a bound value it refuses from st.query_params.
+    """
+    if st.session_state.get("link_checked"):
+        return
+    st.session_state["link_checked"] = True
+    ignored = sorted(key for key, value in raw_params.items() if key not in BOUND_KEYS or (key != "text" and st.query_params.get(key) != value))
+    if ignored:
+        notice.warning("The link had settings that were ignored (unknown or out of range), so their defaults are used: " + ", ".join(f"`{key}`" for key in ignored))
+
+
+def share_link(text, preset):
+    """The link that reopens these settings; a short custom text travels in it too."""
+    if preset == CUSTOM and len(text) <= MAX_TEXT_IN_LINK:
+        st.query_params["text"] = text
+    elif "text" in st.query_params:
+        del st.query_params["text"]
+    with st.expander("Share these settings"):
+        st.code(f"{st.context.url}?{urlencode(st.query_params.to_dict())}", language=None, wrap_lines=True)
+        if preset == CUSTOM and len(text) > MAX_TEXT_IN_LINK:
+            st.caption(f"Your text is longer than {MAX_TEXT_IN_LINK:,} characters, so the link carries the settings but not the text.")
+        else:
+            st.caption("Copy the link with the button at its right; it opens with the same text and settings.")
+
+
+def start_new_run(text, settings, preset):
+    try:
+        check_text(text, settings)
+        run = TrainingRun(text, settings, preset=None if preset == CUSTOM else preset)
+    except ValueError as error:
+        st.session_state["train_error"] = str(error)
+        return
+    st.session_state["train_error"] = None
+    st.session_state["confirm_discard"] = False
+    common.set_run(run)
+    run.start()
+
+
+def controls(run, text, settings, preset):
+    """Train / Stop / Resume / Reset, with a question before a trained model is thrown away."""
+    columns = st.columns(4)
+    if run is not None and run.training:
+        if columns[0].button("Stop", key="stop_button", type="primary", width="stretch"):
+            run.stop()
+            st.rerun()
+        return
+    has_model = run is not None and (run.epoch > 0 or run.trainer.window > 0)
+    if columns[0].button("Train from scratch" if has_model else "Train", key="train_button", type="primary", width="stretch"):
+        if has_model:
+            st.session_state["confirm_discard"] = True
+        else:
+            start_new_run(text, settings, preset)
+            st.rerun()
+    if run is not None and run.status in ("stopped", "done", "diverged"):
+        if columns[1].button("Resume", key="resume_button", width="stretch", help="Continue the same run (same model, optimiser state and curve)."):
+            run.resume(settings.epochs, lr=settings.lr, clip=settings.clip)
+            st.rerun()
+    if run is not None or st.session_state.get("loaded_model") is not None:
+        if columns[2].button("Reset", key="reset_button", width="stretch", help="Forget the model and its curve."):
+            common.set_run(None)
+            st.session_state["confirm_discard"] = False
+            st.rerun()
+    if st.session_state.get("confirm_discard") and has_model:
+        changed = settings.changed_model_fields(run.settings) + (["Text"] if text != run.text else [])
+        reason = f" ({', '.join(changed)} changed)" if changed else ""
+        st.warning(f"Start a new run{reason}? The model trained for {run.epoch} epochs will be thrown away. Download it first to keep it.")
+        yes, no = st.columns(2)
+        if yes.button("Discard it and train", key="confirm_button", type="primary"):
+            start_new_run(text, settings, preset)
+            st.rerun()
+        if no.button("Keep it", key="cancel_button"):
+            st.session_state["confirm_discard"] = False
+            st.rerun()
+    elif has_model:
+        changed = settings.changed_model_fields(run.settings) + (["text"] if text != run.text else [])
+        if changed:
+            st.info(f"Changed since this model was trained: {', '.join(changed)}. Resume continues the current model; Train from scratch starts over with the new settings.")
+
+
+def format_seconds(seconds):
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+@st.fragment(run_every=TICK_SECONDS if common.current_run() is not None and common.current_run().training else None)
+def live_view():
+    run = common.current_run()
+    if run is None:
+        st.info("Press **Train** to start. The loss curve, progress and samples appear here as the network learns.")
+        return
+    run.advance(SLICE_SECONDS)
+    with run.lock:
+        history = list(run.history)
+        curve = run.curve()
+        samples = list(run.samples)
+        fraction = run.trainer.epoch_fraction
+    if run.status == "diverged":
+        st.error(run.message)
+    progress = min(fraction / run.target_epochs, 1.0)
+    caption = f"Epoch {fraction:.1f} of {run.target_epochs}"
+    if history:
+        caption += f" · {history[-1].chars_per_sec:,.0f} characters per second"
+        last = history[-1]
+        val = f", validation {last.val_bpc:.3f}" if last.val_bpc is not None else ""
+        caption += f" · loss {last.train_bpc:.3f} bits/char{val}"
+    if run.training and run.eta_seconds is not None:
+        caption += f" · about {format_seconds(run.eta_seconds)} left"
+    st.progress(progress, text=caption)
+    st.plotly_chart(common.loss_figure(curve), key=f"loss_chart_{len(curve['train'])}_{len(curve['val'])}", config={"displayModeBar": False})
+    if samples:
+        epoch, text = samples[-1]
+        st.markdown(f"**Sample after epoch {epoch}**")
+        st.code(text, language=None, wrap_lines=True)
+    if st.session_state.get("drawn_status") != run.status:
+        st.rerun()  # training ended inside this fragment: redraw the buttons and stop the timer
+
+
+st.title("Train a character-level RNN")
+link_notice = st.empty()
+settings = settings_controls()
+left, right = st.columns([2, 3], gap="large")
+with left:
+    text, preset = text_controls()
+    report_ignored_link_values(link_notice)
+    share_link(text, preset)
+with right:
+    run = common.current_run()
+    controls(run, text, settings, preset)
+    if st.session_state.get("train_error"):
+        st.error(st.session_state["train_error"])
+    run = common.current_run()
+    st.session_state["drawn_status"] = None if run is None else run.status
+    live_view()
+    if run is not None and not run.training and run.epoch > 0:
+        common.download_model_button(run, key="download_model_train")
+    with st.expander("Use a saved model"):
+        common.upload_model_control("upload_model_train")
