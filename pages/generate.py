@@ -19,7 +19,7 @@ def readable(char):
 def probability_chart(probs, vocab, count=20):
     """Bar chart of the `count` most likely next characters."""
     order = probs.argsort()[::-1][:count]
-    figure = go.Figure(go.Bar(x=[readable(vocab.chars[i]) for i in order], y=probs[order], marker_color="#d9480f"))
+    figure = go.Figure(go.Bar(x=[readable(vocab.chars[i]) for i in order], y=probs[order].tolist(), marker_color="#d9480f"))
     figure.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="probability", xaxis_type="category", yaxis_range=[0, 1])
     return figure
 

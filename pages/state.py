@@ -38,8 +38,9 @@ LIMITS = {
     "bptt_horizon": Limit(0, 256, "Steps the gradient flows back (0: the whole window; 1: no BPTT, the notebook's mistake)."),
     "seed": Limit(0, 2**31 - 1, "Random seed for the initial weights and the samples."),
 }
-CELL_NAMES = {"rnn": "Vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
-OPTIMIZER_NAMES = {"adam": "Adam", "adagrad": "Adagrad", "rmsprop": "RMSProp", "momentum": "SGD with momentum", "sgd": "SGD"}
+# Displayed names; Streamlit also writes them into shared links, so they stay short.
+CELL_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+OPTIMIZER_NAMES = {"adam": "Adam", "adagrad": "Adagrad", "rmsprop": "RMSProp", "momentum": "Momentum", "sgd": "SGD"}
 
 
 @dataclass(frozen=True)

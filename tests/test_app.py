@@ -1,0 +1,257 @@
+"""The app through Streamlit's AppTest: every page, training, stop and resume, links, uploads."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from rnn_core import CharRNN, Vocab, to_bytes
+
+ENTRY = str(ROOT / "streamlit_app.py")
+HELP_SETTINGS = {"cell": "rnn", "hidden_size": 100, "seq_len": 4, "batch_size": 1, "optimizer": "adagrad", "lr": 0.1, "epochs": 300, "val_fraction": 0.0}
+
+
+def app(query=None):
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    if query:
+        at.query_params.update(query)
+    return at.run()
+
+
+def errors(at):
+    return [element.value for element in at.error]
+
+
+def train_until_done(at, runs=40):
+    for _ in range(runs):
+        if not at.session_state["run"].training:
+            break
+        at.run()
+    return at.session_state["run"]
+
+
+def set_help_task(at):
+    at.selectbox(key="preset").select("help").run()
+    for key, value in HELP_SETTINGS.items():
+        widget = at.selectbox(key=key) if key in ("cell", "optimizer") else at.slider(key=key) if key == "val_fraction" else at.number_input(key=key)
+        widget.set_value(value)
+    return at.run()
+
+
+@pytest.mark.parametrize("page", ["pages/train.py", "pages/generate.py", "pages/inspect.py", "pages/how_it_works.py"])
+def test_every_page_renders_its_defaults(page):
+    at = app()
+    if page != "pages/train.py":
+        at.switch_page(page).run()
+    assert not at.exception
+    assert at.title
+
+
+def test_train_page_shows_the_text_and_its_characters():
+    at = app()
+    assert at.selectbox(key="preset").value == "rhyme"
+    assert at.text_area(key="text").value.startswith("This is the house that Jack built.")
+    assert any("1,971 characters, 28 distinct" in caption.value for caption in at.caption)
+    assert at.selectbox(key="cell").value == "gru"
+
+
+def test_help_training_completes_and_the_loss_falls():
+    at = set_help_task(app())
+    at.button(key="train_button").click().run()
+    run = train_until_done(at)
+    assert run.status == "done" and run.epoch == 300
+    assert run.history[0].train_loss > 1.0 > 0.05 > run.history[-1].train_loss
+    assert run.samples[-1][1] == "help!"[: len(run.samples[-1][1])] or run.samples[-1][1].startswith("help!")
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(chart["data"][0]["y"]) == 300
+    assert at.button(key="resume_button") and not at.exception
+
+
+def start_rhyme(at, epochs=400):
+    at.number_input(key="epochs").set_value(epochs).run()
+    at.button(key="train_button").click().run()
+    return at.session_state["run"]
+
+
+def test_stop_keeps_the_model_and_resume_continues_the_same_curve():
+    at = app()
+    run = start_rhyme(at)
+    assert run.training and 0 < run.epoch < 400
+    at.button(key="stop_button").click().run()
+    run = at.session_state["run"]
+    assert run.status == "stopped"
+    stopped_at, weights = run.epoch, run.model.flat_params.copy()
+    at.run()
+    assert run.epoch == stopped_at and np.array_equal(weights, run.model.flat_params)  # nothing trains while stopped
+    at.button(key="resume_button").click().run()
+    assert at.session_state["run"] is run and run.epoch > stopped_at
+    assert [s.epoch for s in run.history] == list(range(1, run.epoch + 1))  # one curve, continued
+
+
+def test_train_from_scratch_asks_before_discarding_a_model():
+    at = app()
+    run = start_rhyme(at, epochs=5)
+    train_until_done(at)
+    at.number_input(key="hidden_size").set_value(64).run()
+    assert any("Hidden size" in info.value for info in at.info)
+    at.button(key="train_button").click().run()
+    assert at.session_state["run"] is run and any("thrown away" in w.value for w in at.warning)
+    at.button(key="cancel_button").click().run()
+    assert at.session_state["run"] is run
+    at.button(key="train_button").click().run()
+    at.button(key="confirm_button").click().run()
+    assert at.session_state["run"] is not run and at.session_state["run"].model.hidden_size == 64
+
+
+def test_generate_after_training_streams_text_and_shows_probabilities():
+    at = set_help_task(app())
+    at.button(key="train_button").click().run()
+    train_until_done(at)
+    at.switch_page("pages/generate.py").run()
+    at.text_input(key="prime").input("h").run()
+    at.number_input(key="length").set_value(4).run()
+    at.toggle(key="greedy").set_value(True).run()
+    at.button(key="generate_button").click().run()
+    assert at.session_state["generated"] == "help!"
+    bars = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert bars["x"][0] == "e" and bars["y"][0] > 0.9
+
+
+def test_generate_names_unknown_characters():
+    at = set_help_task(app())
+    at.button(key="train_button").click().run()
+    train_until_done(at)
+    at.switch_page("pages/generate.py").run()
+    at.text_input(key="prime").input("hex").run()
+    assert any("'x'" in message for message in errors(at))
+    assert not at.exception
+
+
+@pytest.mark.parametrize("page", ["pages/generate.py", "pages/inspect.py"])
+def test_pages_without_a_model_say_how_to_get_one(page):
+    at = app()
+    at.switch_page(page).run()
+    assert any("no model yet" in info.value for info in at.info)
+
+
+def test_link_parameters_restore_settings():
+    at = app({"cell": "LSTM", "hidden_size": "64", "lr": "0.01", "preset": "The Zen of Python", "epochs": "7"})
+    assert at.selectbox(key="cell").value == "lstm"
+    assert at.number_input(key="hidden_size").value == 64
+    assert at.number_input(key="lr").value == pytest.approx(0.01)
+    assert at.number_input(key="epochs").value == 7
+    assert at.text_area(key="text").value.startswith("The Zen of Python")
+    assert not at.warning
+
+
+def test_bad_link_parameters_open_defaults_and_are_named():
+    at = app({"cell": "transformer", "hidden_size": "99999", "colour": "red", "lr": "abc", "layers": "2"})
+    assert at.selectbox(key="cell").value == "gru" and at.number_input(key="hidden_size").value == 128
+    warning = " ".join(w.value for w in at.warning)
+    for key in ("cell", "hidden_size", "colour", "lr", "layers"):
+        assert f"`{key}`" in warning
+    assert not at.exception
+
+
+def test_short_custom_text_travels_in_the_link():
+    at = app({"preset": "Your own text", "text": "abcabc abc"})
+    assert at.text_area(key="text").value == "abcabc abc"
+
+
+def test_bad_model_upload_keeps_the_trained_model():
+    at = app()
+    run = start_rhyme(at, epochs=3)
+    train_until_done(at)
+    weights = run.model.flat_params.copy()
+    at.file_uploader(key="upload_model_train").upload("model.npz", b"definitely not a model", "application/octet-stream").run()
+    assert any("could not be loaded" in message and "unchanged" in message for message in errors(at))
+    assert at.session_state["run"] is run and np.array_equal(run.model.flat_params, weights)
+
+
+def test_good_model_upload_is_used_for_generating():
+    vocab = Vocab.from_text("help!")
+    model = CharRNN(len(vocab), 8, "gru")
+    at = app()
+    at.switch_page("pages/generate.py").run()
+    at.file_uploader(key="upload_model_generate").upload("m.npz", to_bytes(model, vocab), "application/octet-stream").run()
+    assert at.session_state["loaded_model"].model.hidden_size == 8
+    at.text_input(key="prime").input("he").run()
+    at.button(key="generate_button").click().run()
+    assert at.session_state["generated"].startswith("he") and len(at.session_state["generated"]) == 2 + 300
+
+
+def test_text_upload_that_is_not_utf8_is_refused_and_the_text_kept():
+    at = app()
+    before = at.text_area(key="text").value
+    at.file_uploader(key="text_upload").upload("latin.txt", "café".encode("latin-1"), "text/plain").run()
+    assert any("not UTF-8" in message for message in errors(at))
+    assert at.text_area(key="text").value == before
+
+
+def test_text_upload_replaces_the_text():
+    at = app()
+    at.file_uploader(key="text_upload").upload("mine.txt", "to be or not to be\n".encode(), "text/plain").run()
+    assert at.text_area(key="text").value == "to be or not to be\n"
+    assert at.selectbox(key="preset").value == "custom"
+
+
+@pytest.mark.parametrize("text,expected", [("", "empty"), ("   \n ", "empty"), ("aaaaaaaa", "single character")])
+def test_untrainable_texts_get_a_clear_message(text, expected):
+    at = app()
+    at.text_area(key="text").input(text).run()
+    at.button(key="train_button").click().run()
+    assert any(expected in message for message in errors(at))
+    assert at.session_state["run"] is None if "run" in at.session_state else True
+
+
+def test_divergence_is_reported_and_the_model_kept():
+    at = app()
+    at.selectbox(key="optimizer").select("sgd").run()
+    at.number_input(key="lr").set_value(10.0).run()
+    at.number_input(key="clip").set_value(0.0).run()
+    at.button(key="train_button").click().run()
+    run = train_until_done(at)
+    assert run.status == "diverged"
+    assert any("learning rate 10" in message for message in errors(at))
+    assert np.all(np.isfinite(run.model.flat_params)) and at.button(key="resume_button")
+
+
+def test_inspect_escapes_html_in_the_users_text():
+    at = app()
+    at.text_area(key="text").input("<script>alert('x')</script> <b>bold</b>").run()
+    at.number_input(key="epochs").set_value(2).run()
+    at.button(key="train_button").click().run()
+    train_until_done(at)
+    at.switch_page("pages/inspect.py").run()
+    at.text_area(key="inspect_text").input("<script>alert('x')</script>").run()
+    shown = at.get("html")[0].proto.body
+    assert "<script" not in shown and "&lt;" in shown and "&gt;" in shown  # escaped character by character
+    assert len(at.get("plotly_chart")) >= 2 and not at.exception
+
+
+def test_how_it_works_runs_both_bptt_experiments():
+    at = app()
+    at.switch_page("pages/how_it_works.py").run()
+    assert len(at.get("latex")) >= 3
+    at.button(key="bptt_memory_button").click().run()
+    curves = at.session_state["bptt_memory"]
+    assert set(curves) == {"full BPTT", "horizon 1 (no BPTT)"}
+    assert curves["full BPTT"][-1] < curves["horizon 1 (no BPTT)"][-1]
+
+
+def test_download_offers_the_trained_model():
+    at = app()
+    start_rhyme(at, epochs=2)
+    train_until_done(at)
+    assert at.download_button(key="download_model_train").label.startswith("Download model")
+
+
+def test_two_sessions_do_not_share_a_model():
+    first, second = app(), app()
+    start_rhyme(first, epochs=2)
+    assert "run" not in second.session_state or second.session_state["run"] is None
+    second.run()
+    assert second.session_state["run"] is None if "run" in second.session_state else True

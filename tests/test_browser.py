@@ -1,0 +1,148 @@
+"""End to end in a real headless Chromium against `streamlit run` on a free loopback port."""
+
+import re
+import time
+
+import pytest
+
+from browser import button, chart_points, chromium, streamlit_server, wait_until_idle
+
+TEXT = "the cat sat on the mat. the dog sat on the log. " * 25
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def open_app(page, url):
+    page.goto(url)
+    button(page, "train_button").wait_for(timeout=30_000)
+    wait_until_idle(page)
+
+
+def set_number(page, key, value):
+    field = page.locator(f".st-key-{key} input")
+    field.fill(str(value))
+    field.press("Enter")
+    wait_until_idle(page)
+
+
+def epoch_shown(page):
+    text = page.locator("[data-testid=stProgress]").inner_text()
+    return float(re.search(r"Epoch ([\d.]+)", text).group(1))
+
+
+def wait_for(condition, timeout=20.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def test_train_live_stop_resume_then_generate(server, page):
+    open_app(page, server)
+    text_area = page.locator(".st-key-text textarea")
+    text_area.fill(TEXT)
+    text_area.press("Control+Enter")
+    wait_until_idle(page)
+    set_number(page, "epochs", 2000)
+    button(page, "train_button").click()
+
+    # the curve gains points while training runs
+    button(page, "stop_button").wait_for(timeout=10_000)
+    assert wait_for(lambda: chart_points(page) > 0)
+    first = chart_points(page)
+    assert wait_for(lambda: chart_points(page) > first + 2)
+    assert button(page, "stop_button").is_visible()
+
+    # Stop answers quickly and nothing trains afterwards
+    clicked = time.monotonic()
+    button(page, "stop_button").click()
+    button(page, "resume_button").wait_for(timeout=5_000)
+    assert time.monotonic() - clicked < 2.0
+    wait_until_idle(page)
+    stopped_points, stopped_epoch = chart_points(page), epoch_shown(page)
+    page.wait_for_timeout(1500)
+    assert chart_points(page) == stopped_points and epoch_shown(page) == stopped_epoch
+
+    # Resume continues the same curve
+    button(page, "resume_button").click()
+    button(page, "stop_button").wait_for(timeout=10_000)
+    assert wait_for(lambda: chart_points(page) > stopped_points + 2)
+    assert epoch_shown(page) > stopped_epoch
+    button(page, "stop_button").click()
+    button(page, "resume_button").wait_for(timeout=5_000)
+
+    # Generate from the trained model
+    page.locator("[data-testid=stSidebarNavLink]").filter(has_text="Generate").click()
+    prime = page.locator(".st-key-prime input")
+    prime.wait_for(timeout=10_000)
+    prime.fill("the ")
+    prime.press("Enter")
+    wait_until_idle(page)
+    button(page, "generate_button").click()
+    wait_until_idle(page)
+    generated = page.locator("[data-testid=stCode]").first.inner_text()
+    assert generated.startswith("the ") and len(generated) > 100
+    assert page.locator("[data-testid=stPlotlyChart]").count() == 1  # next-character probabilities
+
+    # back on Train, the run is still there
+    page.locator("[data-testid=stSidebarNavLink]").filter(has_text="Train").click()
+    button(page, "resume_button").wait_for(timeout=10_000)
+    assert epoch_shown(page) >= stopped_epoch
+
+
+def test_a_shared_link_opens_the_same_settings(server, page, browser):
+    open_app(page, server + "/?cell=LSTM&hidden_size=64&epochs=7&preset=Counting+in+words")
+    assert page.locator(".st-key-cell input").input_value() == "LSTM"
+    assert page.locator(".st-key-hidden_size input").input_value() == "64"
+    assert page.locator(".st-key-text textarea").input_value().startswith("one\ntwo\nthree")
+    set_number(page, "seq_len", 32)
+
+    page.locator("[data-testid=stExpander]").filter(has_text="Share these settings").click()
+    link = page.locator("[data-testid=stExpander] [data-testid=stCode]").inner_text().strip()
+    assert "seq_len=32" in link and "hidden_size=64" in link
+
+    other = browser.new_context().new_page()
+    open_app(other, link)
+    assert other.locator(".st-key-cell input").input_value() == "LSTM"
+    assert other.locator(".st-key-seq_len input").input_value() == "32"
+    assert other.locator(".st-key-epochs input").input_value() == "7"
+    assert other.locator(".st-key-text textarea").input_value().startswith("one\ntwo")
+    other.context.close()
+
+
+def test_bad_link_opens_with_defaults_and_says_so(server, page):
+    open_app(page, server + "/?hidden_size=100000&cell=Transformer&foo=1")
+    warning = page.locator("[data-testid=stAlert]").filter(has_text="ignored").inner_text()
+    for key in ("hidden_size", "cell", "foo"):
+        assert key in warning
+    assert page.locator(".st-key-hidden_size input").input_value() == "128"
+
+
+def test_the_app_makes_no_request_off_this_machine(server, page):
+    outside = []
+    page.context.route(re.compile(r"^(?!https?://127\.0\.0\.1|wss?://127\.0\.0\.1|data:|blob:).*"), lambda route: (outside.append(route.request.url), route.abort()))
+    open_app(page, server)
+    for name in ("Generate", "Inspect", "How it works", "Train"):
+        page.locator("[data-testid=stSidebarNavLink]").filter(has_text=name).click()
+        wait_until_idle(page)
+    assert outside == []
