@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, fields
 from rnn_core import CharRNN, DivergenceError, Trainer, Vocab, sample
 
 SAMPLE_LENGTH = 200
-SAMPLE_EVERY_SECONDS = 0.3  # at most this often during fast runs, so sampling never dominates
 MAX_TEXT_CHARS = 2_000_000
 MAX_CHART_POINTS = 600
 
@@ -141,7 +140,6 @@ class TrainingRun:
         self.status = "ready"  # ready, training, stopped, done, diverged
         self.message = ""
         self.lock = threading.Lock()
-        self._last_sample = -math.inf
 
     @property
     def epoch(self):
@@ -176,36 +174,29 @@ class TrainingRun:
         self.status = "training"
 
     def advance(self, seconds):
-        """Train for up to `seconds`, then return; samples after epochs at most every half second."""
+        """Train for up to `seconds`, then sample from the latest epoch (once per slice: the page
+        shows only the newest sample, so sampling more often would only slow training)."""
         if self.status != "training":
             return
         with self.lock:
             started = time.perf_counter()
             try:
-                outcome = self.trainer.train(self.target_epochs, max_seconds=seconds, callback=self._on_event)
+                outcome = self.trainer.train(self.target_epochs, max_seconds=seconds)
             except DivergenceError as error:
                 self.status, self.message = "diverged", str(error).capitalize()
                 return
             finally:
                 self.train_seconds += time.perf_counter() - started
-            if outcome == "done":
-                self.status = "done"
-                self._take_sample()
-            elif outcome == "stopped":
-                self.status = "stopped"
-                self._take_sample()
-
-    def _on_event(self, event):
-        if event["kind"] == "epoch" and time.perf_counter() - self._last_sample >= SAMPLE_EVERY_SECONDS:
+            if outcome in ("done", "stopped"):
+                self.status = outcome
             self._take_sample()
 
     def _take_sample(self):
-        if self.samples and self.samples[-1][0] == self.epoch:
+        if self.epoch == 0 or (self.samples and self.samples[-1][0] == self.epoch):
             return
         prime = self.text[0]
         text = prime + sample(self.model, self.vocab, prime, SAMPLE_LENGTH, temperature=0.8, seed=self.settings.seed + self.epoch)
         self.samples.append((self.epoch, text))
-        self._last_sample = time.perf_counter()
 
     @property
     def seconds_per_epoch(self):

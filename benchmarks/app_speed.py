@@ -1,0 +1,89 @@
+"""The app's speed in a real browser: page load, the "help!" run, and what the live view costs.
+
+    .venv/bin/python benchmarks/app_speed.py [--repeats 5]
+
+Starts `streamlit run` on a free loopback port and drives Debian's Chromium (as the browser tests do).
+- page load: from navigation to the Train button, in a fresh browser context each time;
+- help!: from the click on Train to the finished 300-epoch run (the Resume button);
+- live view overhead: the same training in the app (chart, progress and samples redrawn live) and
+  through rnn_core alone, wall time for the same epochs.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser import button, chromium, streamlit_server, wait_until_idle  # noqa: E402
+from pages.presets import PRESETS, preset_text  # noqa: E402
+from pages.state import Settings, TrainingRun  # noqa: E402
+
+HELP = {"preset": PRESETS["help"][0], "cell": "RNN", "hidden_size": 100, "seq_len": 4, "batch_size": 1, "optimizer": "Adagrad", "lr": 0.1, "epochs": 300, "val_fraction": 0.0}
+LIVE = {"preset": PRESETS["pydocs"][0], "cell": "GRU", "hidden_size": 128, "seq_len": 64, "batch_size": 32, "optimizer": "Adam", "lr": 0.004, "epochs": 30, "val_fraction": 0.1}
+
+
+def load_seconds(browser, url):
+    context = browser.new_context()
+    page = context.new_page()
+    started = time.perf_counter()
+    page.goto(url)
+    button(page, "train_button").wait_for(timeout=30_000)
+    seconds = time.perf_counter() - started
+    context.close()
+    return seconds
+
+
+def train_seconds_in_app(browser, url, settings):
+    """From the click on Train to the finished run, in the browser."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{url}/?{urlencode(settings)}")
+    button(page, "train_button").wait_for(timeout=30_000)
+    wait_until_idle(page)
+    started = time.perf_counter()
+    button(page, "train_button").click()
+    button(page, "resume_button").wait_for(timeout=600_000)
+    seconds = time.perf_counter() - started
+    context.close()
+    return seconds
+
+
+def train_seconds_in_engine(settings):
+    """The same epochs through rnn_core alone (validation included, no samples, no drawing)."""
+    values = {key: value for key, value in settings.items() if key != "preset"}
+    values["cell"], values["optimizer"] = values["cell"].lower(), values["optimizer"].lower()
+    key = next(name for name, preset in PRESETS.items() if preset[0] == settings["preset"])
+    run = TrainingRun(preset_text(key), Settings(**values))
+    started = time.perf_counter()
+    run.trainer.train(run.target_epochs)
+    return time.perf_counter() - started
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    with streamlit_server() as url, chromium() as browser:
+        first = load_seconds(browser, url)
+        loads = [load_seconds(browser, url) for _ in range(args.repeats)]
+        print(f"page load: first {first:.2f} s, then median {statistics.median(loads):.2f} s (max {max(loads):.2f} s) over {args.repeats}")
+        helps = [train_seconds_in_app(browser, url, HELP) for _ in range(args.repeats)]
+        print(f'"help!" 300 epochs, click to finished: median {statistics.median(helps):.2f} s (max {max(helps):.2f} s)')
+        # alternate the two, so that drift in this machine's speed falls on both alike
+        app, engine = [], []
+        for _ in range(args.repeats):
+            engine.append(train_seconds_in_engine(LIVE))
+            app.append(train_seconds_in_app(browser, url, LIVE))
+        app, engine = statistics.median(app), statistics.median(engine)
+    label = f"{LIVE['cell']} H={LIVE['hidden_size']} B={LIVE['batch_size']} T={LIVE['seq_len']}, {LIVE['epochs']} epochs of '{LIVE['preset']}'"
+    print(f"live view: {label}: app {app:.1f} s, rnn_core alone {engine:.1f} s, overhead {100 * (app / engine - 1):+.1f}%")
+
+
+if __name__ == "__main__":
+    main()
