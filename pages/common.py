@@ -27,9 +27,29 @@ def set_run(run):
     st.session_state.pop("loaded_model", None)
 
 
-def no_model_message():
-    st.info("There is no model yet. Train one on the **Train** page, or upload a model file (.npz) below.")
-    st.page_link(TRAIN_PAGE, label="Go to Train", icon="🏋️")
+def require_model(upload_key):
+    """The model to use; without one, say how to get one and stop the page."""
+    source = current_model()
+    if source is None:
+        st.info("There is no model yet. Train one on the **Train** page, or upload a model file (.npz) below.")
+        st.page_link(TRAIN_PAGE, label="Go to Train", icon="🏋️")
+        upload_model_control(upload_key)
+        st.stop()
+    return source
+
+
+def readable(char):
+    """A character as it can be seen: newline, space and tab get symbols."""
+    return {"\n": "⏎", " ": "␣", "\t": "⇥"}.get(char, char)
+
+
+def stop_on_unknown_characters(vocab, text):
+    """Name the characters of `text` the model does not know, and stop the page, if there are any."""
+    unknown = vocab.unknown(text)
+    if unknown:
+        names = ", ".join(repr(char) for char in unknown[:10]) + (" and more" if len(unknown) > 10 else "")
+        st.error(f"The model does not know {names}. Use only characters of its training text: {''.join(readable(c) for c in vocab.chars)}")
+        st.stop()
 
 
 def loss_figure(curve, height=360):

@@ -12,14 +12,10 @@ MAX_LENGTH = 5000
 REDRAW_SECONDS = 0.03
 
 
-def readable(char):
-    return {"\n": "⏎", " ": "␣", "\t": "⇥"}.get(char, char)
-
-
 def probability_chart(probs, vocab, count=20):
     """Bar chart of the `count` most likely next characters."""
     order = probs.argsort()[::-1][:count]
-    figure = go.Figure(go.Bar(x=[readable(vocab.chars[i]) for i in order], y=probs[order].tolist(), marker_color="#d9480f"))
+    figure = go.Figure(go.Bar(x=[common.readable(vocab.chars[i]) for i in order], y=probs[order].tolist(), marker_color="#d9480f"))
     figure.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="probability", xaxis_type="category", yaxis_range=[0, 1])
     return figure
 
@@ -59,23 +55,9 @@ def generate(source, chosen):
 
 
 st.title("Generate text")
-source = common.current_model()
-if source is None:
-    common.no_model_message()
-    common.upload_model_control("upload_model_generate")
-    st.stop()
-
+source = common.require_model("upload_model_generate")
 chosen = options()
-unknown = source.vocab.unknown(chosen["prime"])
-if unknown:
-    st.error(
-        "The model does not know "
-        + ", ".join(repr(c) for c in unknown[:10])
-        + (" and more" if len(unknown) > 10 else "")
-        + ". Use only characters from its training text: "
-        + "".join(readable(c) for c in source.vocab.chars)
-    )
-    st.stop()
+common.stop_on_unknown_characters(source.vocab, chosen["prime"])
 
 text_column, chart_column = st.columns([3, 2], gap="large")
 with chart_column:

@@ -29,21 +29,14 @@ def heatmap(z, x=None, y=None, height=320, colorscale="RdBu_r", title=None):
 
 
 st.title("Look inside the network")
-source = common.current_model()
-if source is None:
-    common.no_model_message()
-    common.upload_model_control("upload_model_inspect")
-    st.stop()
+source = common.require_model("upload_model_inspect")
 
 default_text = getattr(source, "text", "")[:120] or source.vocab.decode(np.arange(len(source.vocab)))
 text = st.text_area("Text to run through the network", value=default_text, key="inspect_text", max_chars=MAX_INSPECT_CHARS)
-unknown = source.vocab.unknown(text)
 if not text:
     st.info("Type some text to see what the network does with it.")
     st.stop()
-if unknown:
-    st.error("The model does not know " + ", ".join(repr(c) for c in unknown[:10]) + ". Use characters from its training text.")
-    st.stop()
+common.stop_on_unknown_characters(source.vocab, text)
 
 with source.lock:
     result = source.model.forward(source.vocab.encode(text)[None, :])

@@ -107,6 +107,11 @@ def scaled(matrix, scale, scratch):
     return np.multiply(matrix, scale, out=scratch("scaled", matrix.shape))
 
 
+def tanh_scale(sigmoid_units, tanh_units, dtype):
+    """(S + T,) factors: 1/2 for sigmoid gates, 1 for tanh ones, so one tanh call covers all gates."""
+    return np.concatenate([np.full(sigmoid_units, 0.5), np.ones(tanh_units)]).astype(dtype)
+
+
 def _sigmoid_from_tanh(values):
     """In place: tanh(z / 2) -> sigmoid(z), since sigmoid(z) = (1 + tanh(z / 2)) / 2."""
     values *= 0.5
@@ -170,11 +175,6 @@ class LSTMCell:
     def extra_param_shapes(self, hidden_size):
         return {}
 
-    @staticmethod
-    def _tanh_scale(hidden_size, dtype):
-        # tanh(z / 2) for the sigmoid gates, tanh(z) for g: one tanh call covers all four
-        return np.concatenate([np.full(3 * hidden_size, 0.5), np.ones(hidden_size)]).astype(dtype)
-
     def forward(self, projected, state, Wh, extra, scratch, training=False):
         """projected (T, B, 4H), state ((B, H), (B, H)) -> outputs (T, B, H), cache, new state.
 
@@ -183,7 +183,7 @@ class LSTMCell:
         """
         steps, batch_size, width = projected.shape
         H = width // 4
-        scale = self._tanh_scale(H, projected.dtype)
+        scale = tanh_scale(3 * H, H, projected.dtype)
         scaled_inputs = projected
         scaled_inputs *= scale  # (T, B, 4H)
         scaled_Wh = scaled(Wh, scale, scratch)  # (H, 4H)
@@ -263,15 +263,11 @@ class GRUCell:
     def extra_param_shapes(self, hidden_size):
         return {"bhn": (hidden_size,)}
 
-    @staticmethod
-    def _tanh_scale(hidden_size, dtype):
-        return np.concatenate([np.full(2 * hidden_size, 0.5), np.ones(hidden_size)]).astype(dtype)
-
     def forward(self, projected, state, Wh, extra, scratch, training=False):
         """projected (T, B, 3H), state ((B, H),) -> outputs (T, B, H), cache, new state."""
         steps, batch_size, width = projected.shape
         H = width // 3
-        scale = self._tanh_scale(H, projected.dtype)
+        scale = tanh_scale(2 * H, H, projected.dtype)
         scaled_inputs = projected
         scaled_inputs *= scale  # (T, B, 3H)
         scaled_Wh = scaled(Wh, scale, scratch)  # (H, 3H)

@@ -146,3 +146,20 @@ def test_the_app_makes_no_request_off_this_machine(server, page):
         page.locator("[data-testid=stSidebarNavLink]").filter(has_text=name).click()
         wait_until_idle(page)
     assert outside == []
+
+
+def test_another_page_pauses_training_visibly_and_it_continues_on_return(server, page):
+    open_app(page, server)
+    set_number(page, "epochs", 3000)
+    button(page, "train_button").click()
+    button(page, "stop_button").wait_for(timeout=10_000)
+    assert wait_for(lambda: chart_points(page) > 2)
+    page.locator("[data-testid=stSidebarNavLink]").filter(has_text="Inspect").click()
+    paused = page.locator("[data-testid=stSidebar]").filter(has_text="paused")
+    paused.wait_for(timeout=10_000)
+    page.locator("[data-testid=stSidebarNavLink]").filter(has_text="Train").click()
+    button(page, "stop_button").wait_for(timeout=10_000)
+    before = epoch_shown(page)
+    assert wait_for(lambda: epoch_shown(page) > before + 1)
+    button(page, "stop_button").click()
+    button(page, "resume_button").wait_for(timeout=5_000)
