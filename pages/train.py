@@ -12,7 +12,7 @@ from pages.state import CELL_NAMES, LIMITS, OPTIMIZER_NAMES, SETTING_NAMES, Sett
 # a slice runs waits for it, so slices follow each other closely. A slice long beside the ~0.1 s a
 # redraw costs keeps the live view's cost under 10%; Stop still acts within one training step.
 TICK_SECONDS = 0.25
-SLICE_SECONDS = 0.9
+SLICE_SECONDS = 1.5
 MAX_TEXT_IN_LINK = 2000
 DEFAULTS = Settings()
 BOUND_KEYS = {"preset", "text", *SETTING_NAMES}
