@@ -1,8 +1,16 @@
 """The char-RNN playground: train a character-level RNN live, generate text, look inside."""
 
-import streamlit as st
+import os
 
-from pages.common import training_status_sidebar
+# One BLAS thread per training session, set before numpy loads: the browser, the server and other
+# sessions share the cores, and a second BLAS thread then costs more in waiting than it gains.
+# Set OPENBLAS_NUM_THREADS yourself to override.
+for variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
+import streamlit as st  # noqa: E402
+
+from pages.common import training_status_sidebar  # noqa: E402
 
 st.set_page_config(page_title="char-rnn playground", page_icon="🔤", layout="wide")
 

@@ -6,11 +6,15 @@ Starts `streamlit run` on a free loopback port and drives Debian's Chromium (as 
 - page load: from navigation to the Train button, in a fresh browser context each time;
 - help!: from the click on Train to the finished 300-epoch run (the Resume button);
 - live view overhead: the same training in the app (chart, progress and samples redrawn live) and
-  through rnn_core alone, wall time for the same epochs.
+  through rnn_core alone, wall time for the same epochs. The app runs one BLAS thread per session
+  (streamlit_app.py sets it), so rnn_core alone runs in a process set the same way; its time with
+  numpy's default threads is printed too.
 """
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -65,6 +69,18 @@ def train_seconds_in_engine(settings):
     return time.perf_counter() - started
 
 
+def engine_seconds_in_subprocess(threads):
+    """train_seconds_in_engine(LIVE) in a fresh process with `threads` BLAS threads (None: numpy's default)."""
+    env = dict(os.environ)
+    for variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        env.pop(variable, None)
+        if threads:
+            env[variable] = str(threads)
+    code = "import app_speed; print(app_speed.train_seconds_in_engine(app_speed.LIVE))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent, env=env, capture_output=True, text=True, check=True)
+    return float(result.stdout.split()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
@@ -76,13 +92,15 @@ def main():
         helps = [train_seconds_in_app(browser, url, HELP) for _ in range(args.repeats)]
         print(f'"help!" 300 epochs, click to finished: median {statistics.median(helps):.2f} s (max {max(helps):.2f} s)')
         # alternate the two, so that drift in this machine's speed falls on both alike
-        app, engine = [], []
+        app, engine, engine_default = [], [], []
         for _ in range(args.repeats):
-            engine.append(train_seconds_in_engine(LIVE))
+            engine.append(engine_seconds_in_subprocess(1))
+            engine_default.append(engine_seconds_in_subprocess(None))
             app.append(train_seconds_in_app(browser, url, LIVE))
-        app, engine = statistics.median(app), statistics.median(engine)
+        app, engine, engine_default = statistics.median(app), statistics.median(engine), statistics.median(engine_default)
     label = f"{LIVE['cell']} H={LIVE['hidden_size']} B={LIVE['batch_size']} T={LIVE['seq_len']}, {LIVE['epochs']} epochs of '{LIVE['preset']}'"
-    print(f"live view: {label}: app {app:.1f} s, rnn_core alone {engine:.1f} s, overhead {100 * (app / engine - 1):+.1f}%")
+    print(f"live view: {label}: app {app:.1f} s, rnn_core alone {engine:.1f} s (one BLAS thread, as in the app), overhead {100 * (app / engine - 1):+.1f}%")
+    print(f"           rnn_core alone with numpy's default BLAS threads: {engine_default:.1f} s")
 
 
 if __name__ == "__main__":

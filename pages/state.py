@@ -15,6 +15,7 @@ from rnn_core import CharRNN, DivergenceError, Trainer, Vocab, sample
 SAMPLE_LENGTH = 200
 MAX_TEXT_CHARS = 2_000_000
 MAX_CHART_POINTS = 600
+SAMPLE_EVERY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class TrainingRun:
         self.status = "ready"  # ready, training, stopped, done, diverged
         self.message = ""
         self.lock = threading.Lock()
+        self._sampled_at = -math.inf
 
     @property
     def epoch(self):
@@ -173,25 +175,32 @@ class TrainingRun:
         self.message = ""
         self.status = "training"
 
-    def advance(self, seconds):
-        """Train for up to `seconds`, then sample from the latest epoch (once per slice: the page
-        shows only the newest sample, so sampling more often would only slow training)."""
-        if self.status != "training":
-            return
-        with self.lock:
-            started = time.perf_counter()
-            try:
-                outcome = self.trainer.train(self.target_epochs, max_seconds=seconds)
-            except DivergenceError as error:
-                self.status, self.message = "diverged", str(error).capitalize()
-                return
-            finally:
-                self.train_seconds += time.perf_counter() - started
-            if outcome in ("done", "stopped"):
-                self.status = outcome
-            self._take_sample()
+    def advance(self, seconds, redraw=None, redraw_every=0.5):
+        """Train for up to `seconds`, calling redraw() every `redraw_every` seconds in between.
+
+        Each piece holds the lock, so readers never see a half-made step. A sample from the
+        latest epoch is taken at most once a second: the page shows only the newest one.
+        """
+        deadline = time.perf_counter() + seconds
+        while self.status == "training" and time.perf_counter() < deadline:
+            with self.lock:
+                started = time.perf_counter()
+                try:
+                    outcome = self.trainer.train(self.target_epochs, max_seconds=min(redraw_every, deadline - started))
+                except DivergenceError as error:
+                    self.status, self.message = "diverged", str(error).capitalize()
+                    return
+                finally:
+                    self.train_seconds += time.perf_counter() - started
+                if outcome in ("done", "stopped"):
+                    self.status = outcome
+                if outcome != "time" or time.perf_counter() - self._sampled_at >= SAMPLE_EVERY_SECONDS:
+                    self._take_sample()
+            if redraw is not None and self.status == "training" and time.perf_counter() < deadline:
+                redraw()
 
     def _take_sample(self):
+        self._sampled_at = time.perf_counter()
         if self.epoch == 0 or (self.samples and self.samples[-1][0] == self.epoch):
             return
         prime = self.text[0]

@@ -27,9 +27,11 @@ def errors(at):
 
 def train_until_done(at, runs=40):
     for _ in range(runs):
+        assert not at.exception
         if not at.session_state["run"].training:
             break
         at.run()
+    assert not at.exception
     return at.session_state["run"]
 
 
@@ -73,6 +75,7 @@ def test_help_training_completes_and_the_loss_falls():
 def start_rhyme(at, epochs=400):
     at.number_input(key="epochs").set_value(epochs).run()
     at.button(key="train_button").click().run()
+    assert not at.exception
     return at.session_state["run"]
 
 
