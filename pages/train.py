@@ -1,12 +1,13 @@
 """Train: pick a text, set the hyperparameters, press Train and watch the network learn."""
 
+import itertools
 from urllib.parse import urlencode
 
 import streamlit as st
 
 from pages import common
 from pages.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_text
-from pages.state import CELL_NAMES, LIMITS, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, check_text, describe_text, label
+from pages.state import CELL_NAMES, LIMITS, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label
 
 # While training, the browser reruns the live view every TICK_SECONDS and each run trains for as
 # long, redrawing every REDRAW_SECONDS in between: a rerun costs ~0.1 s, a redraw far less, so the
@@ -152,7 +153,6 @@ def share_link(text, preset):
 
 def start_new_run(text, settings, preset):
     try:
-        check_text(text, settings)
         run = TrainingRun(text, settings, preset=None if preset == CUSTOM else preset)
     except ValueError as error:
         st.session_state["train_error"] = str(error)
@@ -187,8 +187,10 @@ def controls(run, text, settings, preset):
             common.set_run(None)
             st.session_state["confirm_discard"] = False
             st.rerun()
-    if st.session_state.get("confirm_discard") and has_model:
-        changed = settings.changed_model_fields(run.settings) + (["Text"] if text != run.text else [])
+    if not has_model:
+        return
+    changed = settings.changed_model_fields(run.settings) + (["Text"] if text != run.text else [])
+    if st.session_state.get("confirm_discard"):
         reason = f" ({', '.join(changed)} changed)" if changed else ""
         st.warning(f"Start a new run{reason}? The model trained for {run.epoch} epochs will be thrown away. Download it first to keep it.")
         yes, no = st.columns(2)
@@ -198,10 +200,8 @@ def controls(run, text, settings, preset):
         if no.button("Keep it", key="cancel_button"):
             st.session_state["confirm_discard"] = False
             st.rerun()
-    elif has_model:
-        changed = settings.changed_model_fields(run.settings) + (["text"] if text != run.text else [])
-        if changed:
-            st.info(f"Changed since this model was trained: {', '.join(changed)}. Resume continues the current model; Train from scratch starts over with the new settings.")
+    elif changed:
+        st.info(f"Changed since this model was trained: {', '.join(changed)}. Resume continues the current model; Train from scratch starts over with the new settings.")
 
 
 def format_seconds(seconds):
@@ -241,7 +241,7 @@ def live_view():
         return
     error_box = st.empty()
     boxes = (st.empty(), st.empty(), st.empty())
-    draws = iter(range(1_000_000))
+    draws = itertools.count()
     draw_run(run, boxes, next(draws))
     run.advance(SLICE_SECONDS, redraw=lambda: draw_run(run, boxes, next(draws)), redraw_every=REDRAW_SECONDS)
     draw_run(run, boxes, next(draws))

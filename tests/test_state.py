@@ -1,0 +1,64 @@
+"""The app's session logic, without Streamlit."""
+
+import pytest
+
+from pages.presets import PRESETS, preset_text
+from pages.state import MAX_CHART_POINTS, Settings, TrainingRun, bptt_experiment
+
+
+@pytest.mark.parametrize("key", list(PRESETS))
+def test_every_preset_loads_a_trainable_text(key):
+    text = preset_text(key)
+    assert len(text) >= 5 and len(set(text)) >= 2
+
+
+def test_advance_trains_in_slices_and_redraws_between_them():
+    run = TrainingRun(preset_text("rhyme"), Settings(epochs=5000))
+    run.start()
+    redraws = []
+    run.advance(0.6, redraw=lambda: redraws.append(run.epoch), redraw_every=0.1)
+    assert run.training and run.epoch > 0 and len(redraws) >= 3
+    assert redraws == sorted(redraws)
+    assert run.samples and run.samples[-1][0] <= run.epoch
+    assert run.eta_seconds > 0
+
+
+def test_resume_goes_on_to_the_target_or_that_many_more():
+    run = TrainingRun(preset_text("help"), Settings(cell="rnn", seq_len=4, batch_size=1, val_fraction=0.0, epochs=5))
+    run.start()
+    run.advance(5)
+    assert run.status == "done" and run.epoch == 5
+    run.resume(epochs=5)
+    assert run.target_epochs == 10
+    run.advance(5)
+    assert run.epoch == 10 and len(run.history) == 10
+
+
+def test_stop_keeps_the_model():
+    run = TrainingRun(preset_text("rhyme"), Settings(epochs=5000))
+    run.start()
+    run.advance(0.3)
+    run.stop()
+    epoch = run.epoch
+    run.advance(0.3)
+    assert run.status == "stopped" and run.epoch == epoch
+
+
+def test_long_curves_are_downsampled_keeping_the_last_point():
+    run = TrainingRun(preset_text("help"), Settings(cell="rnn", seq_len=4, batch_size=1, val_fraction=0.0, epochs=2000))
+    run.trainer.train(2000)
+    curve = run.curve()
+    assert len(curve["train"]) <= MAX_CHART_POINTS + 1
+    assert curve["train"][-1][0] == 2000.0
+
+
+@pytest.mark.parametrize("settings,match", [(dict(hidden_size=0), "Hidden size"), (dict(lr=50.0), "Learning rate"), (dict(cell="cnn"), "cell")])
+def test_settings_out_of_range_are_named(settings, match):
+    with pytest.raises(ValueError, match=match):
+        TrainingRun(preset_text("rhyme"), Settings(**settings))
+
+
+def test_bptt_experiment_shows_why_the_gradient_must_flow_back():
+    curves = bptt_experiment("help")
+    assert set(curves) == {"full BPTT", "horizon 1 (no BPTT)"}
+    assert all(len(losses) == 300 and losses[-1] < 0.05 for losses in curves.values())
