@@ -163,3 +163,28 @@ def test_another_page_pauses_training_visibly_and_it_continues_on_return(server,
     assert wait_for(lambda: epoch_shown(page) > before + 1)
     button(page, "stop_button").click()
     button(page, "resume_button").wait_for(timeout=5_000)
+
+
+def test_two_sessions_training_at_once_never_see_each_other(server, browser):
+    pages = []
+    for text in ("aaaa bbbb aaaa bbbb " * 30, "xyz xyz zyx zyx " * 40):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        open_app(page, server)
+        area = page.locator(".st-key-text textarea")
+        area.fill(text)
+        area.press("Control+Enter")
+        wait_until_idle(page)
+        set_number(page, "epochs", 40)
+        pages.append(page)
+    for page in pages:
+        button(page, "train_button").click()
+    for page in pages:
+        button(page, "resume_button").wait_for(timeout=60_000)
+        wait_until_idle(page)
+    samples = [page.locator("[data-testid=stCode]").last.inner_text() for page in pages]  # the latest sample
+    assert set(samples[0]) <= set("ab \n") and set(samples[1]) <= set("xyz \n"), samples
+    assert pages[0].locator(".st-key-text textarea").input_value().startswith("aaaa")
+    assert pages[1].locator(".st-key-text textarea").input_value().startswith("xyz")
+    for page in pages:
+        page.context.close()
