@@ -5,10 +5,10 @@ import io
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages.limits import Caps
 from pages.state import LoadedModel, TrainingRun
 from rnn_core import CheckpointError, load, to_bytes
 
-MAX_MODEL_UPLOAD_MB = 50
 TRAIN_PAGE = "pages/train.py"
 
 
@@ -103,8 +103,9 @@ def _load_uploaded_model(key):
     if uploaded is None:
         return
     data = uploaded.getvalue()
-    if len(data) > MAX_MODEL_UPLOAD_MB << 20:
-        st.session_state["model_upload_error"] = f"{uploaded.name} is larger than {MAX_MODEL_UPLOAD_MB} MB; your current model is unchanged."
+    limit = Caps.from_environment().upload_mb
+    if len(data) > limit << 20:
+        st.session_state["model_upload_error"] = f"{uploaded.name} is larger than {limit} MB; your current model is unchanged."
         return
     try:
         checkpoint = load(io.BytesIO(data))
@@ -127,7 +128,7 @@ def upload_model_control(key):
         key=key,
         on_change=_load_uploaded_model,
         args=(key,),
-        max_upload_size=MAX_MODEL_UPLOAD_MB,
+        max_upload_size=Caps.from_environment().upload_mb,
         help="A model saved by this app or by `python -m rnn_core train`.",
     )
     error = st.session_state.get("model_upload_error")

@@ -6,9 +6,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import common
+from pages.limits import Caps
 from rnn_core import UnknownCharactersError, next_char_probs, sample_stream
 
-MAX_LENGTH = 5000
+MAX_LENGTH = Caps.from_environment().generate_length
 REDRAW_SECONDS = 0.03
 
 

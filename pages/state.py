@@ -10,10 +10,10 @@ import threading
 import time
 from dataclasses import asdict, dataclass, fields
 
+from pages.limits import Caps, check_caps
 from rnn_core import CharRNN, DivergenceError, Trainer, Vocab, sample
 
 SAMPLE_LENGTH = 200
-MAX_TEXT_CHARS = 2_000_000
 MAX_CHART_POINTS = 600
 SAMPLE_EVERY_SECONDS = 1.0
 
@@ -95,12 +95,10 @@ def describe_text(text):
     return {"length": len(text), "vocab_size": len(chars), "chars": chars}
 
 
-def check_text(text, settings):
+def check_text(text):
     """Raise ValueError with a message in the user's words when the text cannot be trained on."""
     if not text or not text.strip():
         raise ValueError("The training text is empty: type, paste, upload or pick a text first.")
-    if len(text) > MAX_TEXT_CHARS:
-        raise ValueError(f"The text has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}.")
     if len(set(text)) < 2:
         raise ValueError("The text uses a single character: there is nothing to predict. Give it at least two different characters.")
 
@@ -117,9 +115,10 @@ class LoadedModel:
 class TrainingRun:
     """One run: its text, settings, model, trainer, samples and status."""
 
-    def __init__(self, text, settings, preset=None):
+    def __init__(self, text, settings, preset=None, caps=None):
         settings.check()
-        check_text(text, settings)
+        check_text(text)
+        check_caps(text, settings, caps or Caps.from_environment())
         self.text, self.settings, self.preset = text, settings, preset
         self.vocab = Vocab.from_text(text)
         self.model = CharRNN(len(self.vocab), settings.hidden_size, settings.cell, settings.num_layers, seed=settings.seed, bptt_horizon=settings.bptt_horizon or None)

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from pages import common
+from pages.limits import Caps
 from pages.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_text
 from pages.state import CELL_NAMES, LIMITS, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label
 
@@ -71,7 +72,7 @@ def text_controls():
     if preset != CUSTOM:
         st.caption(PRESETS[preset][2])
     text = st.text_area("Text", key="text", height=180, on_change=_text_edited, help="Type or paste any text; editing a preset makes it your own.")
-    st.file_uploader("…or upload a .txt file", type=["txt"], key="text_upload", on_change=_text_uploaded, max_upload_size=5)
+    st.file_uploader("…or upload a .txt file", type=["txt"], key="text_upload", on_change=_text_uploaded, max_upload_size=Caps.from_environment().upload_mb)
     if st.session_state.get("text_upload_error"):
         st.error(st.session_state["text_upload_error"])
     info = describe_text(text)
