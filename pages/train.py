@@ -21,7 +21,27 @@ MAX_TEXT_IN_LINK = 2000
 DEFAULTS = Settings()
 BOUND_KEYS = {"preset", "text", *SETTING_NAMES}
 
+MAX_PARAMETER_LENGTH = 40
+
+
+def drop_absurd_link_values(params):
+    """Remove link values no setting could have (a 400-digit number crashes Streamlit's widget
+    seeding with OverflowError) from the parameters the widgets are seeded from."""
+    absurd = [key for key, value in params.items() if key != "text" and len(value) > MAX_PARAMETER_LENGTH]
+    if not absurd:
+        return
+    # The widgets read the link as it was first loaded, which st.query_params does not reach:
+    # this is how Streamlit itself refreshes it after a page change.
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+
+    with get_session_state().query_params() as query_params:
+        for key in absurd:
+            del query_params[key]
+        query_params.set_initial_query_params_from_current()
+
+
 raw_params = st.query_params.to_dict()  # before any widget, to tell which link values were refused
+drop_absurd_link_values(raw_params)
 
 
 def _pick_preset():
