@@ -12,6 +12,44 @@ from rnn_core import CheckpointError, load, to_bytes
 TRAIN_PAGE = "pages/train.py"
 
 
+MAX_PARAMETER_LENGTH = 40
+
+
+def link_parameters():
+    """The link's parameters, read before any widget; values no setting could have are dropped.
+
+    A 400-digit number crashes Streamlit's widget seeding (OverflowError), so overlong values are
+    removed from the parameters the widgets are seeded from. st.query_params does not reach those:
+    this is how Streamlit itself refreshes them after a page change.
+    """
+    params = st.query_params.to_dict()
+    absurd = [key for key, value in params.items() if key != "text" and len(value) > MAX_PARAMETER_LENGTH]
+    if absurd:
+        from streamlit.runtime.state.session_state_proxy import get_session_state
+
+        with get_session_state().query_params() as query_params:
+            for key in absurd:
+                del query_params[key]
+            query_params.set_initial_query_params_from_current()
+    return params
+
+
+def report_ignored_link_values(raw_params, bound_keys, notice, free_keys=()):
+    """On a session's first run, name the link parameters that were unknown or refused.
+
+    Call it after the widgets: Streamlit silently drops a bound value it refuses from
+    st.query_params. `free_keys` are parameters the page reads itself.
+    """
+    if st.session_state.get("link_checked"):
+        return
+    st.session_state["link_checked"] = True
+    ignored = sorted(key for key, value in raw_params.items() if key not in bound_keys or (key not in free_keys and st.query_params.get(key) != value))
+    if ignored:
+        notice.warning(
+            "The link had settings that were ignored (unknown or out of range), so their defaults are used: " + ", ".join(f"`{key}`" for key in ignored)
+        )
+
+
 def current_run():
     """The session's training run, or None."""
     return st.session_state.get("run")

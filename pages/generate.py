@@ -55,9 +55,14 @@ def generate(source, chosen):
     st.session_state["generated"] = text
 
 
+BOUND_KEYS = {"prime", "length", "sample_seed", "temperature", "top_k", "top_p", "greedy"}
+
+raw_params = common.link_parameters()
 st.title("Generate text")
+link_notice = st.empty()
 source = common.require_model("upload_model_generate")
 chosen = options()
+common.report_ignored_link_values(raw_params, BOUND_KEYS, link_notice)
 common.stop_on_unknown_characters(source.vocab, chosen["prime"])
 
 text_column, chart_column = st.columns([3, 2], gap="large")

@@ -21,27 +21,7 @@ MAX_TEXT_IN_LINK = 2000
 DEFAULTS = Settings()
 BOUND_KEYS = {"preset", "text", *SETTING_NAMES}
 
-MAX_PARAMETER_LENGTH = 40
-
-
-def drop_absurd_link_values(params):
-    """Remove link values no setting could have (a 400-digit number crashes Streamlit's widget
-    seeding with OverflowError) from the parameters the widgets are seeded from."""
-    absurd = [key for key, value in params.items() if key != "text" and len(value) > MAX_PARAMETER_LENGTH]
-    if not absurd:
-        return
-    # The widgets read the link as it was first loaded, which st.query_params does not reach:
-    # this is how Streamlit itself refreshes it after a page change.
-    from streamlit.runtime.state.session_state_proxy import get_session_state
-
-    with get_session_state().query_params() as query_params:
-        for key in absurd:
-            del query_params[key]
-        query_params.set_initial_query_params_from_current()
-
-
-raw_params = st.query_params.to_dict()  # before any widget, to tell which link values were refused
-drop_absurd_link_values(raw_params)
+raw_params = common.link_parameters()  # before any widget, to tell which link values were refused
 
 
 def _pick_preset():
@@ -143,19 +123,6 @@ def settings_controls():
         values["bptt_horizon"] = _number("bptt_horizon", 1)
         values["seed"] = _number("seed", 1)
     return Settings(**values)
-
-
-def report_ignored_link_values(notice):
-    """On a session's first run, name the link parameters that were unknown or refused.
-
-    Called after the widgets: Streamlit drops a bound value it refuses from st.query_params.
-    """
-    if st.session_state.get("link_checked"):
-        return
-    st.session_state["link_checked"] = True
-    ignored = sorted(key for key, value in raw_params.items() if key not in BOUND_KEYS or (key != "text" and st.query_params.get(key) != value))
-    if ignored:
-        notice.warning("The link had settings that were ignored (unknown or out of range), so their defaults are used: " + ", ".join(f"`{key}`" for key in ignored))
 
 
 def share_link(text, preset):
@@ -278,7 +245,7 @@ settings = settings_controls()
 left, right = st.columns([2, 3], gap="large")
 with left:
     text, preset = text_controls()
-    report_ignored_link_values(link_notice)
+    common.report_ignored_link_values(raw_params, BOUND_KEYS, link_notice, free_keys={"text"})
     share_link(text, preset)
 with right:
     run = common.current_run()

@@ -169,3 +169,67 @@ def test_unusual_but_valid_texts_train(text):
             break
         at.run()
     assert at.session_state["run"].status == "done" and not at.exception
+
+
+def other_vocabulary_model():
+    vocab = Vocab.from_text("0123456789")
+    return to_bytes(CharRNN(len(vocab), 8, "gru"), vocab)
+
+
+def upload_other_vocabulary_then_generate(at):
+    at.file_uploader(key="upload_model_train").upload("digits.npz", other_vocabulary_model(), "application/octet-stream").run()
+    generate_with("the cat")(at)
+
+
+def test_a_model_from_another_vocabulary_loads_and_names_the_characters_it_lacks(trained):
+    at, run, weights = trained
+    upload_other_vocabulary_then_generate(at)
+    assert "does not know" in messages(at) and "'a'" in messages(at)
+    assert at.session_state["loaded_model"].vocab.chars == list("0123456789")
+    assert np.array_equal(run.model.flat_params, weights)  # the trained model itself was not touched
+
+
+def test_a_20_megabyte_paste_is_refused_with_the_limit_named(trained):
+    at, run, weights = trained
+    type_text_and_train("word " * 4_000_000)(at)
+    assert "takes up to 1,000,000" in messages(at)
+    still_there(at, run, weights)
+
+
+def test_a_model_file_over_the_upload_limit_is_refused(trained, monkeypatch):
+    at, run, weights = trained
+    monkeypatch.setenv("CHAR_RNN_MAX_UPLOAD_MB", "1")
+    upload_model("big.npz", b"\0" * (2 << 20))(at)
+    assert "larger than 1 MB" in messages(at)
+    still_there(at, run, weights)
+
+
+def test_crafted_generate_parameters_do_not_break_the_page():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.query_params.update({"length": "10000000", "temperature": "0", "top_p": "0", "top_k": "-1", "greedy": "maybe"})
+    at.run()
+    at.switch_page("pages/generate.py").run()
+    assert not at.exception and "no model yet" in messages(at)
+
+
+def test_html_and_script_in_the_text_are_shown_as_text_on_every_page():
+    markup = "<script>alert('x')</script><b>bold</b><img src=x onerror=alert(1)> "
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    at.text_area(key="text").input(markup * 5).run()
+    at.number_input(key="epochs").set_value(2).run()
+    at.button(key="train_button").click().run()
+    for _ in range(10):
+        if not at.session_state["run"].training:
+            break
+        at.run()
+    pages = ["pages/train.py", "pages/generate.py", "pages/inspect.py", "pages/how_it_works.py"]
+    for page in pages:
+        at.switch_page(page).run()
+        if page == "pages/generate.py":
+            at.text_input(key="prime").input("<b>").run()
+            at.button(key="generate_button").click().run()
+        assert not at.exception
+        for element in at.markdown:
+            assert "<script" not in element.value and "<img" not in element.value, (page, element.value)
+        for element in at.get("html"):
+            assert "<script" not in element.proto.body and "<img" not in element.proto.body, page
