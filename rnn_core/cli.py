@@ -3,12 +3,13 @@
 import argparse
 import json
 import math
+import os
 import sys
 
 from .cells import CELLS
 from .checkpoint import CheckpointError, load, save
 from .gradcheck import gradient_check
-from .model import CharRNN
+from .model import CharRNN, param_shapes
 from .optim import OPTIMIZERS
 from .sample import sample_stream
 from .train import DivergenceError, Trainer
@@ -140,9 +141,22 @@ class ProgressBar:
             sys.stderr.write("\n")
 
 
+def check_memory(vocab_size, args):
+    """Refuse a model whose weights, gradients and optimiser state would not fit in half the memory."""
+    count = sum(math.prod(shape) for shape in param_shapes(vocab_size, args.hidden_size, args.cell, args.layers).values())
+    needed = count * 4 * 6  # float32 weights, gradients, two optimiser slots, a snapshot, scratch
+    available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if needed > available // 2:
+        raise UsageError(
+            f"a model of hidden size {args.hidden_size} with {args.layers} layer(s) needs about {needed / 2**30:.1f} GiB; "
+            f"this machine has {available / 2**30:.1f} GiB: use a smaller --hidden-size or --layers"
+        )
+
+
 def run_train(args):
     text = read_corpus(args.corpus)
     vocab = Vocab.from_text(text)
+    check_memory(len(vocab), args)
     try:
         model = CharRNN(len(vocab), args.hidden_size, cell=args.cell, num_layers=args.layers, seed=args.seed, bptt_horizon=args.bptt_horizon)
         trainer = Trainer(model, vocab.encode(text), args.seq_len, args.batch_size, args.optimizer, args.lr, args.clip, args.val_fraction, report_every=10 if sys.stderr.isatty() else None)
@@ -212,4 +226,7 @@ def main(argv=None):
         return 130
     except BrokenPipeError:
         return 1
+    except MemoryError:
+        print("rnn_core: error: not enough memory for this model and text: use smaller sizes", file=sys.stderr)
+        return 2
     return 0

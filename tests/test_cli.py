@@ -97,6 +97,8 @@ BAD_TRAIN = {
     "text too short for batch": (lambda tmp: [HELP, "--val-fraction", "0", "--batch-size", "8"], "lower the batch size"),
     "text too short for validation": (lambda tmp: [HELP], "validation"),
     "non-numeric size": (lambda tmp: [HELP, "--seq-len", "ten"], "not a whole number"),
+    "huge hidden size": (lambda tmp: [HELP, "--val-fraction", "0", "--batch-size", "1", "--hidden-size", "1000000"], "GiB"),
+    "huge number of layers": (lambda tmp: [HELP, "--val-fraction", "0", "--batch-size", "1", "--hidden-size", "4096", "--layers", "100000"], "GiB"),
     "unwritable output": (lambda tmp: [HELP, "--val-fraction", "0", "--batch-size", "1", "--seq-len", "4", "--epochs", "1", "--out", tmp / "no" / "dir" / "m.npz"], "cannot save"),
 }
 
