@@ -18,18 +18,24 @@ from rnn_core import CharRNN, Vocab, to_bytes
 TEXT = "the cat sat on the mat. " * 20
 
 
-@pytest.fixture
-def trained():
+def trained_on(text, epochs):
+    """A fresh session that has trained a model on `text` to the end."""
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
-    at.text_area(key="text").input(TEXT).run()
-    at.number_input(key="epochs").set_value(3).run()
+    at.text_area(key="text").input(text).run()
+    at.number_input(key="epochs").set_value(epochs).run()
     at.button(key="train_button").click().run()
     for _ in range(10):
         if not at.session_state["run"].training:
             break
         at.run()
+    assert at.session_state["run"].status == "done" and not at.exception
+    return at
+
+
+@pytest.fixture
+def trained():
+    at = trained_on(TEXT, 3)
     run = at.session_state["run"]
-    assert run.status == "done" and not at.exception
     return at, run, run.model.flat_params.copy()
 
 
@@ -160,15 +166,7 @@ def test_crafted_link_parameters_open_defaults_and_are_named(case):
     ids=["emoji", "right-to-left", "combining marks", "control characters"],
 )
 def test_unusual_but_valid_texts_train(text):
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
-    at.text_area(key="text").input(text).run()
-    at.number_input(key="epochs").set_value(2).run()
-    at.button(key="train_button").click().run()
-    for _ in range(10):
-        if not at.session_state["run"].training:
-            break
-        at.run()
-    assert at.session_state["run"].status == "done" and not at.exception
+    assert trained_on(text, 2).session_state["run"].epoch == 2
 
 
 def other_vocabulary_model():
@@ -214,14 +212,7 @@ def test_crafted_generate_parameters_do_not_break_the_page():
 
 def test_html_and_script_in_the_text_are_shown_as_text_on_every_page():
     markup = "<script>alert('x')</script><b>bold</b><img src=x onerror=alert(1)> "
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
-    at.text_area(key="text").input(markup * 5).run()
-    at.number_input(key="epochs").set_value(2).run()
-    at.button(key="train_button").click().run()
-    for _ in range(10):
-        if not at.session_state["run"].training:
-            break
-        at.run()
+    at = trained_on(markup * 5, 2)
     pages = ["pages/train.py", "pages/generate.py", "pages/inspect.py", "pages/how_it_works.py"]
     for page in pages:
         at.switch_page(page).run()
