@@ -36,11 +36,14 @@ def free_port():
 
 
 @contextlib.contextmanager
-def streamlit_server(timeout=60):
-    """Yield the base URL of the app served on 127.0.0.1; stop it afterwards."""
+def streamlit_server(timeout=60, options=(), with_process=False):
+    """Yield the base URL of the app served on 127.0.0.1 (and the process, with_process); stop it afterwards.
+
+    options: extra `streamlit run` options, e.g. ("--server.disconnectedSessionTTL", "2").
+    """
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true", *options],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
@@ -56,7 +59,7 @@ def streamlit_server(timeout=60):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the Streamlit server did not start") from None
                 time.sleep(0.2)
-        yield url
+        yield (url, process) if with_process else url
     finally:
         process.terminate()
         try:
@@ -91,3 +94,12 @@ def button(page, key):
 def chart_points(page):
     """How many points the loss chart's train curve holds, or 0 without a chart."""
     return page.evaluate("() => { const plot = document.querySelector('.js-plotly-plot'); return plot && plot.data && plot.data.length ? plot.data[0].x.length : 0; }")
+
+
+def process_usage(pid):
+    """(resident MB, CPU seconds) of a process and its threads."""
+    with open(f"/proc/{pid}/status") as status:
+        resident = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return resident, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
