@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Set up and run every test: engine, CLI, AppTest and real-browser tests.
-# Installs the Python packages into .venv and, where it is missing, Debian's Chromium.
+# Installs the Python packages into .venv and, where they are missing, Debian's Chromium and nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install -q -r requirements.txt -r tests/requirements.txt
-if ! command -v chromium >/dev/null 2>&1; then
+if ! command -v chromium >/dev/null 2>&1 || ! [ -x /usr/sbin/nginx ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq chromium chromium-driver
+  $sudo apt-get install -y -qq chromium chromium-driver nginx
 fi
 .venv/bin/python -m pytest tests "$@"
