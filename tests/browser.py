@@ -50,15 +50,7 @@ def streamlit_server(timeout=60, options=(), with_process=False):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the Streamlit server did not start") from None
-                time.sleep(0.2)
+        wait_for_health(url, process, timeout)
         yield (url, process) if with_process else url
     finally:
         process.terminate()
@@ -66,6 +58,27 @@ def streamlit_server(timeout=60, options=(), with_process=False):
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def wait_for_health(url, process, timeout=60):
+    """Wait until the app at `url` answers its health check; fail if `process` exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the app did not start") from None
+            time.sleep(0.2)
+
+
+def type_text(page, text):
+    """Replace the training text and commit it (a text area commits on Ctrl+Enter)."""
+    area = page.locator(".st-key-text textarea")
+    area.fill(text)
+    area.press("Control+Enter")
+    wait_until_idle(page)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,5 @@
 """The app through Streamlit's AppTest: every page, training, stop and resume, links, uploads."""
 
-import io
 import json
 
 import numpy as np

@@ -4,12 +4,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 
-from browser import ROOT, button, chromium, free_port, wait_until_idle
+from browser import ROOT, button, chromium, free_port, type_text, wait_for_health, wait_until_idle
 
 
 @pytest.fixture(scope="module")
@@ -21,15 +20,7 @@ def balancer():
         ["bash", "deploy/run_balanced.sh", str(port), "2"], cwd=ROOT, env={**os.environ, "PYTHON": sys.executable}, start_new_session=True, stdout=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the balanced app did not start") from None
-            time.sleep(0.3)
+    wait_for_health(url, process)
     yield url
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(20)
@@ -55,10 +46,7 @@ def test_two_sessions_through_the_balancer_keep_their_own_models(balancer):
             page.goto(balancer)
             button(page, "train_button").wait_for(timeout=30_000)
             wait_until_idle(page)
-            area = page.locator(".st-key-text textarea")
-            area.fill(text)
-            area.press("Control+Enter")
-            wait_until_idle(page)
+            type_text(page, text)
             field = page.locator(".st-key-epochs input")
             field.fill("30")
             field.press("Enter")

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from browser import button, chart_points, chromium, streamlit_server, wait_until_idle
+from browser import button, chart_points, chromium, streamlit_server, type_text, wait_until_idle
 
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 25
 
@@ -59,10 +59,7 @@ def wait_for(condition, timeout=20.0, interval=0.1):
 
 def test_train_live_stop_resume_then_generate(server, page):
     open_app(page, server)
-    text_area = page.locator(".st-key-text textarea")
-    text_area.fill(TEXT)
-    text_area.press("Control+Enter")
-    wait_until_idle(page)
+    type_text(page, TEXT)
     set_number(page, "epochs", 2000)
     button(page, "train_button").click()
 
@@ -171,10 +168,7 @@ def test_two_sessions_training_at_once_never_see_each_other(server, browser):
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         open_app(page, server)
-        area = page.locator(".st-key-text textarea")
-        area.fill(text)
-        area.press("Control+Enter")
-        wait_until_idle(page)
+        type_text(page, text)
         set_number(page, "epochs", 40)
         pages.append(page)
     for page in pages:
