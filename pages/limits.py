@@ -17,6 +17,7 @@ class Caps:
     training_chars: int = 20_000_000  # CHAR_RNN_MAX_TRAINING_CHARS: epochs x text length
     generate_length: int = 5000  # CHAR_RNN_MAX_GENERATE_LENGTH
     upload_mb: int = 50  # CHAR_RNN_MAX_UPLOAD_MB: text and model files (Streamlit's server.maxUploadSize matches)
+    training_workers: int = 2  # CHAR_RNN_MAX_TRAINING_WORKERS: sessions training at the same moment
 
     @classmethod
     def from_environment(cls, environ=None):

@@ -16,6 +16,9 @@ from rnn_core import CharRNN, DivergenceError, Trainer, Vocab, sample
 SAMPLE_LENGTH = 200
 MAX_CHART_POINTS = 600
 SAMPLE_EVERY_SECONDS = 1.0
+# Training slots shared by every session of this server process. A session trains only while it
+# holds one, so a full room takes turns instead of slowing everyone, and every page, to a crawl.
+TRAINING_SLOTS = threading.BoundedSemaphore(Caps.from_environment().training_workers)
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class TrainingRun:
         self.status = "ready"  # ready, training, stopped, done, diverged
         self.message = ""
         self.lock = threading.Lock()
+        self.waiting = False  # for a free training slot
         self._sampled_at = -math.inf
 
     @property
@@ -178,8 +182,20 @@ class TrainingRun:
         """Train for up to `seconds`, calling redraw() every `redraw_every` seconds in between.
 
         Each piece holds the lock, so readers never see a half-made step. A sample from the
-        latest epoch is taken at most once a second: the page shows only the newest one.
+        latest epoch is taken at most once a second: the page shows only the newest one. While
+        every training slot of the server is taken, it waits up to `seconds` and sets `waiting`.
         """
+        if self.status != "training":
+            return
+        self.waiting = not TRAINING_SLOTS.acquire(timeout=seconds)
+        if self.waiting:
+            return
+        try:
+            self._train_slice(seconds, redraw, redraw_every)
+        finally:
+            TRAINING_SLOTS.release()
+
+    def _train_slice(self, seconds, redraw, redraw_every):
         deadline = time.perf_counter() + seconds
         while self.status == "training" and time.perf_counter() < deadline:
             with self.lock:

@@ -211,6 +211,8 @@ def draw_run(run, boxes, draw_number):
         caption += f" · {last.chars_per_sec:,.0f} characters per second · loss {last.train_bpc:.3f} bits/char{val}"
     if run.training and run.eta_seconds is not None:
         caption += f" · about {format_seconds(run.eta_seconds)} left"
+    if run.training and run.waiting:
+        caption = "Waiting for a free training slot: the server is busy, your turn comes within seconds · " + caption
     progress_box.progress(min(fraction / run.target_epochs, 1.0), text=caption)
     # a key unique within this run: a placeholder redrawn with the same key would clash
     chart_box.plotly_chart(common.loss_figure(curve), key=f"loss_chart_{draw_number}", config={"displayModeBar": False})

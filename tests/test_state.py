@@ -62,3 +62,21 @@ def test_bptt_experiment_shows_why_the_gradient_must_flow_back():
     curves = bptt_experiment("help")
     assert set(curves) == {"full BPTT", "horizon 1 (no BPTT)"}
     assert all(len(losses) == 300 and losses[-1] < 0.05 for losses in curves.values())
+
+
+def test_a_session_waits_while_every_training_slot_is_taken():
+    from pages.state import TRAINING_SLOTS
+
+    run = TrainingRun(preset_text("rhyme"), Settings(epochs=50))
+    run.start()
+    taken = 0
+    while TRAINING_SLOTS.acquire(blocking=False):
+        taken += 1
+    try:
+        run.advance(0.2)
+        assert run.waiting and run.epoch == 0 and run.training
+    finally:
+        for _ in range(taken):
+            TRAINING_SLOTS.release()
+    run.advance(0.5)
+    assert not run.waiting and run.epoch > 0
