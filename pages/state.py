@@ -1,8 +1,8 @@
 """What one browser session holds: the settings and the training run. Plain Python, no Streamlit.
 
 A `TrainingRun` is advanced in bounded time slices (`advance`) by the Train page's timer
-fragment, so Stop answers within one slice and a closed tab simply stops asking for more.
-Its lock makes each slice atomic for readers on other reruns of the same session.
+fragment: Stop sets the trainer's flag and acts within one step, and a closed tab simply stops
+asking for more. Its lock makes each step atomic for readers on other reruns of the session.
 """
 
 import math

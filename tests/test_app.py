@@ -108,11 +108,16 @@ def test_train_from_scratch_asks_before_discarding_a_model():
     assert at.session_state["run"] is not run and at.session_state["run"].model.hidden_size == 64
 
 
-def test_generate_after_training_streams_text_and_shows_probabilities():
+def generate_page_after_help():
+    """A session that has learnt "help!", on the Generate page."""
     at = set_help_task(app())
     at.button(key="train_button").click().run()
     train_until_done(at)
-    at.switch_page("pages/generate.py").run()
+    return at.switch_page("pages/generate.py").run()
+
+
+def test_generate_after_training_streams_text_and_shows_probabilities():
+    at = generate_page_after_help()
     at.text_input(key="prime").input("h").run()
     at.number_input(key="length").set_value(4).run()
     at.toggle(key="greedy").set_value(True).run()
@@ -123,10 +128,7 @@ def test_generate_after_training_streams_text_and_shows_probabilities():
 
 
 def test_generate_names_unknown_characters():
-    at = set_help_task(app())
-    at.button(key="train_button").click().run()
-    train_until_done(at)
-    at.switch_page("pages/generate.py").run()
+    at = generate_page_after_help()
     at.text_input(key="prime").input("hex").run()
     assert any("'x'" in message for message in errors(at))
     assert not at.exception
