@@ -140,13 +140,13 @@ def share_link(text, preset):
 
 
 def start_new_run(text, settings, preset):
+    st.session_state["confirm_discard"] = False  # answered, whether or not the new run can start
     try:
         run = TrainingRun(text, settings, preset=None if preset == CUSTOM else preset)
     except ValueError as error:
         st.session_state["train_error"] = str(error)
         return
     st.session_state["train_error"] = None
-    st.session_state["confirm_discard"] = False
     common.set_run(run)
     run.start()
 

@@ -129,6 +129,7 @@ def test_bad_input_gets_a_clear_message_and_nothing_is_lost(case, trained):
     act, expected = CASES[case]
     act(at)
     assert expected in messages(at), messages(at)
+    assert "thrown away" not in messages(at)  # the question about discarding the model was answered
     if case == "learning rate that diverges":  # a new run was asked for: it diverged, and kept its last good weights
         assert at.session_state["run"].status == "diverged" and np.all(np.isfinite(at.session_state["run"].model.flat_params))
     else:
