@@ -75,6 +75,16 @@ class CharRNN:
         self._work = Workspace(self.dtype)
         self._initialise(np.random.default_rng(self.seed))
 
+    def __getstate__(self):
+        # The views and the reusable arrays are rebuilt on arrival: pickled, each view would
+        # become an array of its own and stop sharing the flat buffer.
+        return {key: value for key, value in self.__dict__.items() if key not in ("params", "_work")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.params = self._views(self.flat_params)
+        self._work = Workspace(self.dtype)
+
     @property
     def config(self):
         """The settings that rebuild this model's shapes (JSON-friendly)."""

@@ -110,8 +110,8 @@ class Trainer:
                 f"streams of at least 2: lower the batch size to {max(1, len(train_ids) // 2)} or less"
             )
         self.val_fraction = float(val_fraction)
-        self.train_windows = windows(make_streams(train_ids, self.batch_size), self.seq_len)
-        self.val_windows = evaluation_windows(val_ids, self.seq_len, self.batch_size) if len(val_ids) else []
+        self._train_streams, self._val_ids = make_streams(train_ids, self.batch_size), val_ids
+        self._make_windows()
         self.optimizer = optimizer if not isinstance(optimizer, str) else make_optimizer(optimizer, model.num_params, check_learning_rate(lr), model.dtype)
         # Cross-entropy starts near ln V; far above it the run has blown up.
         self.divergence_limit = max(4 * math.log(max(model.vocab_size, 2)), math.log(max(model.vocab_size, 2)) + 8)
@@ -121,6 +121,18 @@ class Trainer:
         self._good_params = model.flat_params.copy()
         self._good_optimizer = self._copy_optimizer_state()
         self._start_epoch()
+
+    def _make_windows(self):
+        self.train_windows = windows(self._train_streams, self.seq_len)
+        self.val_windows = evaluation_windows(self._val_ids, self.seq_len, self.batch_size) if len(self._val_ids) else []
+
+    def __getstate__(self):
+        # Windows are views of the streams; pickled, each would become a copy of its own.
+        return {key: value for key, value in self.__dict__.items() if key not in ("train_windows", "val_windows")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._make_windows()
 
     @property
     def steps_per_epoch(self):

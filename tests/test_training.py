@@ -1,4 +1,5 @@
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -102,6 +103,23 @@ def test_stop_by_callback_then_resume_equals_an_uninterrupted_run():
     assert interrupted.epoch == 0 and 0 < interrupted.window < interrupted.steps_per_epoch
     assert interrupted.train(3) == "done"
     assert [s.train_loss for s in interrupted.history] == [s.train_loss for s in straight.history]
+    np.testing.assert_array_equal(model_a.flat_params, model_b.flat_params)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_pickled_trainer_carries_on_exactly_where_it_was(cell):
+    # How the app hands a run to a worker process and back between slices.
+    model_a, straight = make_trainer(cell=cell)
+    straight.train(3)
+
+    _, trainer = make_trainer(cell=cell)
+    assert trainer.train(3, max_steps=5) == "steps"
+    trainer = pickle.loads(pickle.dumps(trainer))
+    model_b = trainer.model
+    assert all(np.shares_memory(view, model_b.flat_params) for view in model_b.params.values())
+    assert trainer.train(3) == "done"
+    assert [s.train_loss for s in trainer.history] == [s.train_loss for s in straight.history]
+    assert [s.val_loss for s in trainer.history] == [s.val_loss for s in straight.history]
     np.testing.assert_array_equal(model_a.flat_params, model_b.flat_params)
 
 
