@@ -1,8 +1,9 @@
 """What one browser session holds: the settings and the training run. Plain Python, no Streamlit.
 
 A `TrainingRun` is advanced in bounded time slices (`advance`) by the Train page's timer
-fragment: Stop sets the trainer's flag and acts within one step, and a closed tab simply stops
-asking for more. Its lock makes each step atomic for readers on other reruns of the session.
+fragment, each slice made of short pieces trained in a worker process (`pages.workers`): Stop
+acts when the current piece ends, and a closed tab simply stops asking for more. A piece's result
+is swapped in under the run's lock, so readers on other reruns never see a half-made step.
 """
 
 import math
@@ -10,15 +11,16 @@ import threading
 import time
 from dataclasses import asdict, dataclass, fields
 
+from pages import workers
 from pages.limits import Caps, check_caps
-from rnn_core import CharRNN, DivergenceError, Trainer, Vocab, sample
+from rnn_core import CharRNN, Trainer, Vocab, sample
 
 SAMPLE_LENGTH = 200
 MAX_CHART_POINTS = 600
 SAMPLE_EVERY_SECONDS = 1.0
 # Training slots shared by every session of this server process. A session trains only while it
 # holds one, so a full room takes turns instead of slowing everyone, and every page, to a crawl.
-TRAINING_SLOTS = threading.BoundedSemaphore(Caps.from_environment().training_workers)
+TRAINING_SLOTS = threading.BoundedSemaphore(workers.WORKERS)
 
 
 @dataclass(frozen=True)
@@ -124,9 +126,9 @@ class TrainingRun:
         check_caps(text, settings, caps or Caps.from_environment())
         self.text, self.settings, self.preset = text, settings, preset
         self.vocab = Vocab.from_text(text)
-        self.model = CharRNN(len(self.vocab), settings.hidden_size, settings.cell, settings.num_layers, seed=settings.seed, bptt_horizon=settings.bptt_horizon or None)
+        model = CharRNN(len(self.vocab), settings.hidden_size, settings.cell, settings.num_layers, seed=settings.seed, bptt_horizon=settings.bptt_horizon or None)
         self.trainer = Trainer(
-            self.model,
+            model,
             self.vocab.encode(text),
             settings.seq_len,
             settings.batch_size,
@@ -143,8 +145,13 @@ class TrainingRun:
         self.status = "ready"  # ready, training, stopped, done, diverged
         self.message = ""
         self.lock = threading.Lock()
+        self._advancing = threading.Lock()  # one piece in flight at a time
         self.waiting = False  # for a free training slot
         self._sampled_at = -math.inf
+
+    @property
+    def model(self):
+        return self.trainer.model
 
     @property
     def epoch(self):
@@ -162,13 +169,16 @@ class TrainingRun:
         self.status = "training"
 
     def stop(self):
-        """Ask the current slice to end after its step; the model is kept."""
-        self.trainer.stop()
+        """End training when the piece in flight ends (within `redraw_every`); the model is kept."""
         if self.status == "training":
             self.status = "stopped"
 
     def resume(self, epochs=None, lr=None, clip=None):
         """Continue the same run, to `epochs` in all or, when already there, for that many more."""
+        with self._advancing:  # a piece still in flight would bring back the old settings
+            self._resume(epochs, lr, clip)
+
+    def _resume(self, epochs, lr, clip):
         epochs = epochs or self.target_epochs
         self.target_epochs = epochs if epochs > self.epoch else self.epoch + epochs
         if lr is not None:
@@ -179,11 +189,11 @@ class TrainingRun:
         self.status = "training"
 
     def advance(self, seconds, redraw=None, redraw_every=0.5):
-        """Train for up to `seconds`, calling redraw() every `redraw_every` seconds in between.
+        """Train for up to `seconds`, in pieces of `redraw_every`, calling redraw() between them.
 
-        Each piece holds the lock, so readers never see a half-made step. A sample from the
-        latest epoch is taken at most once a second: the page shows only the newest one. While
-        every training slot of the server is taken, it waits up to `seconds` and sets `waiting`.
+        A sample from the latest epoch is taken at most once a second: the page shows only the
+        newest one. While every training slot of the server is taken, it waits up to `seconds` and
+        sets `waiting`.
         """
         if self.status != "training":
             return
@@ -191,23 +201,27 @@ class TrainingRun:
         if self.waiting:
             return
         try:
-            self._train_slice(seconds, redraw, redraw_every)
+            with self._advancing:
+                self._train_slice(seconds, redraw, redraw_every)
         finally:
             TRAINING_SLOTS.release()
 
     def _train_slice(self, seconds, redraw, redraw_every):
         deadline = time.perf_counter() + seconds
         while self.status == "training" and time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                trainer, outcome, message = workers.train_piece(self.trainer, self.target_epochs, min(redraw_every, deadline - started))
+            except workers.WorkerLost as error:
+                self.status, self.message = "stopped", str(error)
+                return
             with self.lock:
-                started = time.perf_counter()
-                try:
-                    outcome = self.trainer.train(self.target_epochs, max_seconds=min(redraw_every, deadline - started))
-                except DivergenceError as error:
-                    self.status, self.message = "diverged", str(error).capitalize()
+                self.trainer = trainer
+                self.train_seconds += time.perf_counter() - started
+                if outcome == "diverged":
+                    self.status, self.message = "diverged", message.capitalize()
                     return
-                finally:
-                    self.train_seconds += time.perf_counter() - started
-                if outcome in ("done", "stopped"):
+                if outcome in ("done", "stopped") and self.status == "training":
                     self.status = outcome
                 if outcome != "time" or time.perf_counter() - self._sampled_at >= SAMPLE_EVERY_SECONDS:
                     self._take_sample()

@@ -1,7 +1,12 @@
 """The app's session logic, without Streamlit."""
 
+import os
+import threading
+
+import numpy as np
 import pytest
 
+from pages import workers
 from pages.presets import PRESETS, preset_text
 from pages.state import MAX_CHART_POINTS, Settings, TrainingRun, bptt_experiment
 
@@ -80,3 +85,29 @@ def test_a_session_waits_while_every_training_slot_is_taken():
             TRAINING_SLOTS.release()
     run.advance(0.5)
     assert not run.waiting and run.epoch > 0
+
+
+def test_training_runs_in_worker_processes_below_the_server_priority():
+    pool = workers._pool_of_workers()
+    assert pool.submit(os.getpid).result() != os.getpid()
+    niceness = os.getpriority(os.PRIO_PROCESS, 0)
+    assert pool.submit(os.getpriority, os.PRIO_PROCESS, 0).result() == min(19, niceness + workers.NICENESS)
+
+
+def test_a_lost_worker_stops_the_run_keeps_the_model_and_resume_goes_on():
+    run = TrainingRun(preset_text("rhyme"), Settings(epochs=5000))
+    run.start()
+    run.advance(0.3)
+    before, fraction = run.model.flat_params.copy(), run.trainer.epoch_fraction
+
+    def kill_workers():
+        for process in list(workers._pool_of_workers()._processes.values()):
+            process.kill()
+
+    threading.Timer(0.3, kill_workers).start()
+    run.advance(2.0, redraw_every=2.0)
+    assert run.status == "stopped" and "stopped unexpectedly" in run.message
+    np.testing.assert_array_equal(run.model.flat_params, before)
+    run.resume()
+    run.advance(0.5)
+    assert run.training and run.trainer.epoch_fraction > fraction
