@@ -10,7 +10,7 @@ for variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
 
 import streamlit as st  # noqa: E402
 
-from pages.common import training_status_sidebar  # noqa: E402
+from pages.common import collect_garbage_now_and_then, training_status_sidebar  # noqa: E402
 
 st.set_page_config(page_title="char-rnn playground", page_icon="🔤", layout="wide")
 
@@ -25,3 +25,4 @@ page = st.navigation(pages)
 if page.url_path != train_page.url_path:
     training_status_sidebar()
 page.run()
+collect_garbage_now_and_then()

@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -87,11 +88,23 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         try:
             yield browser
         finally:
             browser.close()
+
+
+def launch(playwright, niceness=0):
+    """Launch Debian's Chromium, headless, at CPU `niceness` (0 to 19)."""
+    if not niceness:
+        return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    with tempfile.TemporaryDirectory() as folder:
+        wrapper = os.path.join(folder, "chromium")
+        with open(wrapper, "w") as script:
+            script.write(f'#!/bin/sh\nexec nice -n {int(niceness)} "{chromium_path()}" "$@"\n')
+        os.chmod(wrapper, 0o755)
+        return playwright.chromium.launch(executable_path=wrapper, args=CHROMIUM_ARGS)
 
 
 def wait_until_idle(page, timeout=30_000):
@@ -107,6 +120,29 @@ def button(page, key):
 def chart_points(page):
     """How many points the loss chart's train curve holds, or 0 without a chart."""
     return page.evaluate("() => { const plot = document.querySelector('.js-plotly-plot'); return plot && plot.data && plot.data.length ? plot.data[0].x.length : 0; }")
+
+
+def process_tree_usage(pid):
+    """(resident MB, CPU seconds) of a process and every process it started, e.g. the server's training workers."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+    tree, grown = {pid}, True
+    while grown:
+        children = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grown = bool(children)
+    usages = []
+    for member in tree:
+        try:
+            usages.append(process_usage(member))
+        except (OSError, StopIteration):
+            continue  # it ended meanwhile
+    return sum(memory for memory, _ in usages), sum(cpu for _, cpu in usages)
 
 
 def process_usage(pid):
