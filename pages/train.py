@@ -214,6 +214,8 @@ def draw_run(run, boxes, draw_number):
     if run.training and run.waiting:
         caption = "Waiting for a free training slot: the server is busy, your turn comes within seconds · " + caption
     progress_box.progress(min(fraction / run.target_epochs, 1.0), text=caption)
+    if not curve["train"]:
+        return  # nothing to plot yet: a room of sessions waiting their turn loads no charts
     # a key unique within this run: a placeholder redrawn with the same key would clash
     chart_box.plotly_chart(common.loss_figure(curve), key=f"loss_chart_{draw_number}", config={"displayModeBar": False})
     if samples:
