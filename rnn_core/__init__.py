@@ -9,7 +9,7 @@
 """
 
 from .cells import CELLS
-from .checkpoint import Checkpoint, CheckpointError, load, save, to_bytes
+from .checkpoint import Checkpoint, CheckpointError, collection_to_bytes, load, load_many, save, save_many, to_bytes
 from .gradcheck import gradient_check
 from .model import CharRNN, ForwardResult, param_shapes
 from .optim import OPTIMIZERS, SGD, Adagrad, Adam, Momentum, RMSProp, clip_by_global_norm, global_norm, make_optimizer
@@ -21,8 +21,11 @@ __all__ = [
     "CELLS",
     "Checkpoint",
     "CheckpointError",
+    "collection_to_bytes",
     "load",
+    "load_many",
     "save",
+    "save_many",
     "to_bytes",
     "gradient_check",
     "CharRNN",

@@ -158,3 +158,50 @@ def to_bytes(model, vocab, metadata=None):
     buffer = io.BytesIO()
     save(buffer, model, vocab, metadata)
     return buffer.getvalue()
+
+
+MAX_MEMBERS = 100  # checkpoints in one collection
+
+
+def save_many(file, checkpoints):
+    """Write several (model, vocab, metadata) checkpoints to one zip file, each an .npz as `save` writes."""
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
+        for index, (model, vocab, metadata) in enumerate(checkpoints):
+            archive.writestr(f"checkpoint_{index:03d}.npz", to_bytes(model, vocab, metadata))
+
+
+def load_many(file, max_bytes=1 << 30):
+    """Read a collection written by `save_many` -> [Checkpoint, ...], each through `load`'s checks.
+
+    Refuses the whole file with CheckpointError if any checkpoint in it is bad, so a caller
+    adds all of them or none; `max_bytes` bounds what the members may hold unpacked.
+    """
+    try:
+        with zipfile.ZipFile(file) as archive:
+            members = archive.infolist()
+            if not members or any(not member.filename.endswith(".npz") for member in members):
+                raise CheckpointError("it is not a collection of runs of this app")
+            if len(members) > MAX_MEMBERS:
+                raise CheckpointError(f"it holds {len(members)} runs; at most {MAX_MEMBERS} can be read")
+            if sum(member.file_size for member in members) > max_bytes:
+                raise CheckpointError(f"its runs would take more than {max_bytes >> 20} MB")
+            checkpoints = []
+            for member in members:
+                try:
+                    checkpoints.append(load(io.BytesIO(archive.read(member))))
+                except CheckpointError as error:
+                    raise CheckpointError(f"run {len(checkpoints) + 1} ({member.filename}): {error}") from None
+            return checkpoints
+    except CheckpointError:
+        raise
+    except FileNotFoundError:
+        raise CheckpointError("the file does not exist") from None
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"it is not a valid collection of runs ({type(error).__name__}: {error})") from None
+
+
+def collection_to_bytes(checkpoints):
+    """`save_many` as bytes (for downloads)."""
+    buffer = io.BytesIO()
+    save_many(buffer, checkpoints)
+    return buffer.getvalue()

@@ -106,6 +106,10 @@ class CharRNN:
     def num_params(self):
         return self.flat_params.size
 
+    def split(self, flat):
+        """name -> a view of `flat` (P,), laid out like `flat_params`, in each parameter's shape."""
+        return self._views(flat)
+
     def _views(self, flat):
         views, start = {}, 0
         for name, shape in self.param_shapes().items():

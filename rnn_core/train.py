@@ -162,9 +162,36 @@ class Trainer:
 
     def step(self):
         """One window: forward, backward, clip, update. Returns (loss, gradient norm before clipping)."""
+        loss, norm, _ = self._step(diagnostics=False)
+        return loss, norm
+
+    def step_in_detail(self):
+        """One step like `step`, showing what it did (for teaching). Returns a dict:
+
+        inputs, targets (B, T) ids of the window; probs (B, T, V) the predicted next-character
+        distributions before the update; step_losses (T,) and hidden_grad_norms (L, T), the norm of
+        the gradient of the window's loss with respect to each hidden state, both from the backward
+        pass that makes the update; loss; grad_norm before clipping; updates {name: array}, what
+        the optimiser added to each parameter.
+        """
+        inputs, targets = self.train_windows[self.window]
+        probs = self.model.forward(inputs, self.state).probs
+        before = self.model.flat_params.copy()
+        loss, norm, diagnostics = self._step(diagnostics=True)
+        return {
+            "inputs": inputs,
+            "targets": targets,
+            "probs": probs,
+            "loss": loss,
+            "grad_norm": norm,
+            **diagnostics,
+            "updates": self.model.split(self.model.flat_params - before),
+        }
+
+    def _step(self, diagnostics):
         inputs, targets = self.train_windows[self.window]
         started = time.perf_counter()
-        loss, grads, new_state = self.model.loss_and_flat_grads(inputs, targets, self.state)
+        loss, grads, new_state, *details = self.model.loss_and_flat_grads(inputs, targets, self.state, diagnostics)
         norm = clip_by_global_norm(grads, self.clip)
         if not (math.isfinite(loss) and math.isfinite(norm)) or loss > self.divergence_limit:
             message = (
@@ -188,7 +215,7 @@ class Trainer:
         sums["grad_norm_max"] = max(sums["grad_norm_max"], norm)
         sums["seconds"] += time.perf_counter() - started
         self.window += 1
-        return loss, norm
+        return loss, norm, details[0] if details else None
 
     def _restore_last_good(self):
         np.copyto(self.model.flat_params, self._good_params)

@@ -5,7 +5,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from rnn_core import CharRNN, CheckpointError, Vocab, load, sample, save, to_bytes
+from rnn_core import CharRNN, CheckpointError, Vocab, collection_to_bytes, load, load_many, sample, save, to_bytes
 
 
 @pytest.fixture
@@ -110,3 +110,53 @@ def test_missing_file(tmp_path):
 def test_vocabulary_and_model_must_agree(tmp_path):
     with pytest.raises(ValueError, match="vocabulary"):
         save(tmp_path / "m.npz", CharRNN(3, 4), Vocab.from_text("ab"))
+
+
+def test_a_collection_of_runs_round_trips_in_order():
+    runs = []
+    for index, cell in enumerate(["rnn", "lstm", "gru"]):
+        vocab = Vocab.from_text("abc" * (index + 1) + "xyz"[index])
+        model = CharRNN(len(vocab), 6, cell, seed=index)
+        runs.append((model, vocab, {"name": f"run {index}", "curve": [3.0, 2.0 - index]}))
+    loaded = load_many(io.BytesIO(collection_to_bytes(runs)))
+    assert [checkpoint.metadata for checkpoint in loaded] == [metadata for _, _, metadata in runs]
+    for (model, vocab, _), checkpoint in zip(runs, loaded):
+        assert checkpoint.vocab == vocab and checkpoint.model.config == model.config
+        np.testing.assert_array_equal(checkpoint.model.flat_params, model.flat_params)
+
+
+def test_a_collection_with_one_bad_run_is_refused_whole(saved):
+    path, model, vocab = saved
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("checkpoint_000.npz", path.read_bytes())
+        archive.writestr("checkpoint_001.npz", path.read_bytes()[:300])
+    with pytest.raises(CheckpointError, match="run 2"):
+        load_many(io.BytesIO(buffer.getvalue()))
+
+
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        (b"not a zip at all", "not a valid collection"),
+        (None, "not a collection of runs"),
+        ("pickle", "not a collection of runs"),
+    ],
+)
+def test_files_that_are_not_collections_are_refused(saved, content, match):
+    if content is None:  # a single model file is a zip of .npy, not of .npz
+        content = saved[0].read_bytes()
+    elif content == "pickle":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("runs.pkl", pickle.dumps({"runs": []}))
+        content = buffer.getvalue()
+    with pytest.raises(CheckpointError, match=match):
+        load_many(io.BytesIO(content))
+
+
+def test_a_collection_too_large_unpacked_is_refused_before_reading(saved):
+    path, _, _ = saved
+    content = collection_to_bytes([load(path)] * 3)
+    with pytest.raises(CheckpointError, match="more than"):
+        load_many(io.BytesIO(content), max_bytes=2 * path.stat().st_size)

@@ -123,6 +123,34 @@ def test_a_pickled_trainer_carries_on_exactly_where_it_was(cell):
     np.testing.assert_array_equal(model_a.flat_params, model_b.flat_params)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_step_in_detail_is_the_same_step_and_shows_its_numbers(cell):
+    model_a, plain = make_trainer(cell=cell)
+    model_b, detailed = make_trainer(cell=cell)
+    plain.step()
+    plain_loss, _ = plain.step()
+    detailed.step()
+    inputs, targets = detailed.train_windows[1]
+    state = detailed.state
+    before = model_b.flat_params.copy()
+    expected_probs = model_b.forward(inputs, state).probs
+    details = detailed.step_in_detail()
+
+    np.testing.assert_array_equal(model_a.flat_params, model_b.flat_params)  # the very same update
+    assert details["loss"] == plain_loss and detailed.window == 2
+    np.testing.assert_array_equal(details["inputs"], inputs)
+    np.testing.assert_array_equal(details["targets"], targets)
+    np.testing.assert_allclose(details["probs"], expected_probs)
+    batch, steps = inputs.shape
+    assert details["probs"].shape == (batch, steps, model_b.vocab_size)
+    # the per-step losses are the cross-entropy of those predictions
+    picked = np.take_along_axis(details["probs"], targets[..., None], axis=2)[..., 0]  # (B, T)
+    np.testing.assert_allclose(details["step_losses"], -np.log(picked).mean(axis=0), rtol=1e-4)
+    assert details["hidden_grad_norms"].shape == (1, steps) and np.all(details["hidden_grad_norms"] > 0)
+    for name, update in details["updates"].items():
+        np.testing.assert_allclose(update, model_b.params[name] - before[model_b.split(np.arange(model_b.num_params))[name]], atol=1e-7)
+
+
 def test_stop_method_and_step_budget_keep_the_model():
     model, trainer = make_trainer(report_every=2)
     assert trainer.train(2, max_steps=3) == "steps"
