@@ -19,6 +19,7 @@ pages = [
     train_page,
     st.Page("pages/generate.py", title="Generate", icon="✍️"),
     st.Page("pages/inspect.py", title="Inspect", icon="🔬"),
+    st.Page("pages/compare.py", title="Compare", icon="📊"),
     st.Page("pages/how_it_works.py", title="How it works", icon="📐"),
 ]
 page = st.navigation(pages)

@@ -8,6 +8,7 @@ import time
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages import runs
 from pages.limits import Caps
 from pages.state import LoadedModel, TrainingRun
 from rnn_core import CheckpointError, load, to_bytes
@@ -59,6 +60,18 @@ def report_ignored_link_values(raw_params, bound_keys, notice, free_keys=()):
 def current_run():
     """The session's training run, or None."""
     return st.session_state.get("run")
+
+
+def kept_runs():
+    """The session's finished and stopped runs, oldest first (pages.runs.RunRecord)."""
+    return st.session_state.setdefault("kept_runs", [])
+
+
+def keep_current_run(name=None):
+    """Keep (or refresh) the current run among the kept runs once it has stopped or finished."""
+    dropped = runs.keep(kept_runs(), current_run(), Caps.from_environment().runs_kept, name)
+    if dropped:
+        st.toast(f"Kept runs are limited to {Caps.from_environment().runs_kept}: the oldest, {', '.join(dropped)}, was dropped.")
 
 
 def current_model():
@@ -113,6 +126,29 @@ def loss_figure(curve, height=360):
         yaxis_title="loss (bits per character)",
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
         uirevision="loss",  # keeps the user's zoom while points arrive
+    )
+    return figure
+
+
+def runs_figure(records, by="epoch", train=True, validation=True, height=420):
+    """Kept runs' loss curves on one chart, against epochs or seconds, in bits per character."""
+    figure = go.Figure()
+    to_bits = 1 / 0.6931471805599453
+    colours = ["#d9480f", "#1c7ed6", "#2b8a3e", "#862e9c", "#e8590c", "#0b7285", "#5c940d", "#a61e4d"]
+    for index, record in enumerate(records):
+        curve = record.curve if by == "epoch" else record.seconds_curve
+        colour = colours[index % len(colours)]
+        for key, shown, dash in (("train", train, "solid"), ("val", validation, "dot")):
+            if shown and curve[key]:
+                xs, ys = zip(*curve[key])
+                name = record.name if key == "train" else f"{record.name} (validation)"
+                figure.add_trace(go.Scatter(x=xs, y=[y * to_bits for y in ys], mode="lines", name=name, line=dict(color=colour, dash=dash)))
+    figure.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30, b=10),
+        xaxis_title="epoch" if by == "epoch" else "seconds of training",
+        yaxis_title="loss (bits per character)",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
     )
     return figure
 

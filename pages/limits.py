@@ -18,6 +18,7 @@ class Caps:
     generate_length: int = 5000  # CHAR_RNN_MAX_GENERATE_LENGTH
     upload_mb: int = 50  # CHAR_RNN_MAX_UPLOAD_MB: text and model files (Streamlit's server.maxUploadSize matches)
     training_workers: int = 2  # CHAR_RNN_MAX_TRAINING_WORKERS: sessions training at the same moment
+    runs_kept: int = 12  # CHAR_RNN_MAX_RUNS_KEPT: finished runs a session keeps to compare
 
     @classmethod
     def from_environment(cls, environ=None):

@@ -6,6 +6,7 @@ acts when the current piece ends, and a closed tab simply stops asking for more.
 is swapped in under the run's lock, so readers on other reruns never see a half-made step.
 """
 
+import itertools
 import math
 import threading
 import time
@@ -21,6 +22,12 @@ SAMPLE_EVERY_SECONDS = 1.0
 # Training slots shared by every session of this server process. A session trains only while it
 # holds one, so a full room takes turns instead of slowing everyone, and every page, to a crawl.
 TRAINING_SLOTS = threading.BoundedSemaphore(workers.WORKERS)
+_run_ids = itertools.count(1)
+
+
+def new_run_id():
+    """A number no other run of this server has."""
+    return next(_run_ids)
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,7 @@ class TrainingRun:
         check_text(text)
         check_caps(text, settings, caps or Caps.from_environment())
         self.text, self.settings, self.preset = text, settings, preset
+        self.run_id = new_run_id()
         self.vocab = Vocab.from_text(text)
         model = CharRNN(len(self.vocab), settings.hidden_size, settings.cell, settings.num_layers, seed=settings.seed, bptt_horizon=settings.bptt_horizon or None)
         self.trainer = Trainer(

@@ -257,6 +257,7 @@ with right:
     if st.session_state.get("train_error"):
         st.error(st.session_state["train_error"])
     run = common.current_run()
+    common.keep_current_run()
     st.session_state["drawn_status"] = None if run is None else run.status
     live_view()
     if run is not None and not run.training and run.epoch > 0:

@@ -1,0 +1,141 @@
+"""Compare: the session's runs on one chart, their settings side by side, and a sample of each."""
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from pages import common, runs
+from pages.limits import Caps
+from pages.presets import CUSTOM, DEFAULT_PRESET, preset_text
+from pages.state import SETTING_NAMES, Settings, label
+
+LESSON_SECONDS = 8.0  # each variant of a lesson trains this long at most, or to its epochs
+
+
+def train_settings():
+    """The text, preset and settings the Train page holds (its defaults before a first visit)."""
+    values = {name: st.session_state[name] for name in SETTING_NAMES if name in st.session_state}
+    preset = st.session_state.get("preset", DEFAULT_PRESET)
+    text = st.session_state.get("text") or (preset_text(preset) if preset != CUSTOM else "")
+    return text, Settings(**values), None if preset == CUSTOM else preset
+
+
+def run_lesson(lesson):
+    title, _ = runs.LESSONS[lesson]
+    text, settings, preset = train_settings()
+    try:
+        variants = runs.lesson_runs(lesson, text, settings, preset)
+    except ValueError as error:
+        st.session_state["compare_error"] = f"{title} cannot run with the Train page's settings: {error}"
+        return
+    st.session_state["compare_error"] = None
+    progress = st.progress(0.0, text=f"{title}: starting")
+    names = []
+    for index, (name, run) in enumerate(variants):
+        run.start()
+        deadline = time.monotonic() + LESSON_SECONDS
+        while run.training and time.monotonic() < deadline:
+            run.advance(min(1.0, deadline - time.monotonic()))
+            done = (index + min(run.trainer.epoch_fraction / run.target_epochs, 1.0)) / len(variants)
+            progress.progress(done, text=f"{title}: training {name}, epoch {run.trainer.epoch_fraction:.1f}")
+        run.stop()
+        if run.epoch == 0:
+            st.session_state["compare_error"] = f"{name} did not finish an epoch in {LESSON_SECONDS:g} s: use a shorter text or smaller settings on the Train page."
+            continue
+        full_name = runs.unique_name(common.kept_runs(), f"{title}: {name}")
+        runs.keep(common.kept_runs(), run, Caps.from_environment().runs_kept, full_name)
+        names.append(full_name)
+    st.session_state["compare_selected"] = [name for name in names if name in {record.name for record in common.kept_runs()}]
+    st.rerun()
+
+
+def _import_runs():
+    uploaded = st.session_state.get("runs_upload")
+    if uploaded is None:
+        return
+    try:
+        names = runs.import_records(uploaded.getvalue(), common.kept_runs(), Caps.from_environment().runs_kept)
+    except ValueError as error:
+        st.session_state["compare_error"] = f"{uploaded.name}: {error}"
+        return
+    st.session_state["compare_error"] = None
+    st.session_state["compare_selected"] = names
+
+
+def lessons():
+    with st.expander("One-click lessons", expanded=not common.kept_runs()):
+        st.caption(f"Each trains variants of the Train page's settings on its text, up to {LESSON_SECONDS:g} s each, and adds them here.")
+        for column, (lesson, (title, _)) in zip(st.columns(len(runs.LESSONS)), runs.LESSONS.items()):
+            if column.button(title, key=f"lesson_{lesson}", width="stretch"):
+                run_lesson(lesson)
+
+
+def curves_chart(selected):
+    by = st.radio("Along", ["epoch", "seconds"], horizontal=True, key="compare_by")
+    show = st.pills("Curves", ["train", "validation"], selection_mode="multi", default=["train", "validation"], key="compare_curves")
+    st.plotly_chart(common.runs_figure(selected, by, "train" in show, "validation" in show), key="compare_chart", config={"displayModeBar": False})
+
+
+def settings_table(selected):
+    differing = {label(name) if name != "text" else "Text" for name in runs.differing_settings(selected)}
+    table = pd.DataFrame(runs.settings_rows(selected)).set_index("setting")
+    styled = table.style.apply(lambda row: ["background-color: #ffe3c2; font-weight: 700" if row.name in differing else "" for _ in row], axis=1)
+    st.dataframe(styled, key="compare_settings")
+    st.caption("Highlighted: the settings that differ." if differing else "These runs share every setting.")
+
+
+def samples(selected):
+    left, right = st.columns([3, 1])
+    prime = left.text_input("Prime", value=selected[0].vocab.chars[0] if selected else "", key="compare_prime", max_chars=200)
+    seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="compare_seed")
+    for name, text in runs.samples(selected, prime, int(seed)).items():
+        st.markdown(f"**{name}**")
+        st.code(text, language=None, wrap_lines=True)
+
+
+def manage(records):
+    with st.expander("Rename, delete, export, import"):
+        names = [record.name for record in records]
+        chosen = st.selectbox("Run", names, key="manage_run") if names else None
+        if chosen is not None:
+            record = next(record for record in records if record.name == chosen)
+            new_name = st.text_input("New name", value=chosen, key=f"rename_{record.run_id}")
+            rename, delete = st.columns(2)
+            if rename.button("Rename", key="rename_button"):
+                try:
+                    runs.rename(records, record, new_name)
+                    st.rerun()
+                except ValueError as error:
+                    st.error(str(error))
+            if delete.button("Delete", key="delete_button"):
+                records.remove(record)
+                st.rerun()
+            st.download_button("Export all runs (.zip)", data=lambda: runs.export_bytes(records), file_name="char-rnn-runs.zip", mime="application/zip", on_click="ignore", key="export_runs")
+        st.file_uploader("Import runs (.zip)", type=["zip"], key="runs_upload", on_change=_import_runs, max_upload_size=Caps.from_environment().upload_mb)
+
+
+st.title("Compare runs")
+common.keep_current_run()
+records = common.kept_runs()
+lessons()
+if st.session_state.get("compare_error"):
+    st.error(st.session_state["compare_error"])
+if not records:
+    st.info("Runs appear here when they finish or are stopped on the Train page, or from a lesson above.")
+else:
+    names = [record.name for record in records]
+    if "compare_selected" not in st.session_state:
+        st.session_state["compare_selected"] = names[-3:]
+    st.session_state["compare_selected"] = [name for name in st.session_state["compare_selected"] if name in names]
+    picked = st.multiselect("Runs to compare", names, key="compare_selected")
+    selected = [record for record in records if record.name in picked]
+    if selected:
+        curves_chart(selected)
+        st.subheader("Results")
+        st.dataframe(pd.DataFrame(runs.summary_rows(selected)).set_index("run"), key="compare_summary")
+        st.subheader("Settings")
+        settings_table(selected)
+        st.subheader("Samples from the same prime and seed")
+        samples(selected)
+manage(records)

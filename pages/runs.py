@@ -1,0 +1,228 @@
+"""Finished and stopped runs kept in a session, to compare side by side. Plain Python, no Streamlit."""
+
+import io
+import math
+from dataclasses import dataclass, replace
+
+from pages.presets import PRESETS
+from pages.state import CELL_NAMES, SETTING_NAMES, Settings, TrainingRun, label, new_run_id
+from rnn_core import CheckpointError, UnknownCharactersError, collection_to_bytes, load_many, sample
+
+@dataclass
+class RunRecord:
+    """What a finished or stopped run leaves: settings, curves, summary and the model itself."""
+
+    run_id: int
+    name: str
+    text_label: str
+    settings: Settings
+    curve: dict  # {"train": [(epoch, nats)], "val": [(epoch, nats)]}
+    seconds_curve: dict  # the same losses against seconds of training
+    summary: dict  # epochs, train_bpc, val_bpc, seconds, chars_per_sec, status
+    model: object
+    vocab: object
+
+    def metadata(self):
+        """JSON-friendly everything but the model, for export."""
+        return {
+            "name": self.name,
+            "text_label": self.text_label,
+            "settings": self.settings.as_dict(),
+            "curve": self.curve,
+            "seconds_curve": self.seconds_curve,
+            "summary": self.summary,
+        }
+
+
+def text_label(run):
+    return PRESETS[run.preset][0] if run.preset in PRESETS else f"your text ({len(run.text):,} characters)"
+
+
+def record_of(run, name):
+    """A RunRecord of a TrainingRun that has trained at least one epoch."""
+    with run.lock:
+        history = list(run.history)
+        curve = run.curve()
+        model = run.model
+    last = history[-1]
+    return RunRecord(
+        run_id=run.run_id,
+        name=name,
+        text_label=text_label(run),
+        settings=run.settings,
+        curve=curve,
+        seconds_curve={
+            "train": [(stats.elapsed, stats.train_loss) for stats in history],
+            "val": [(stats.elapsed, stats.val_loss) for stats in history if stats.val_loss is not None],
+        },
+        summary={
+            "epochs": last.epoch,
+            "train_bpc": last.train_bpc,
+            "val_bpc": last.val_bpc,
+            "seconds": last.elapsed,
+            "chars_per_sec": sum(stats.chars for stats in history) / max(last.elapsed, 1e-9),
+            "status": run.status,
+        },
+        model=model,
+        vocab=run.vocab,
+    )
+
+
+def default_name(settings):
+    return f"{CELL_NAMES[settings.cell]} H={settings.hidden_size} lr={settings.lr:g}"
+
+
+def keep(records, run, limit, name=None):
+    """Add or refresh `run`'s record in `records` (a list, oldest first), keeping at most `limit`.
+
+    Returns the names of records dropped to make room.
+    """
+    if run is None or run.training or run.epoch == 0:
+        return []
+    for index, record in enumerate(records):
+        if record.run_id == run.run_id:
+            records[index] = record_of(run, record.name)
+            return []
+    records.append(record_of(run, unique_name(records, name or default_name(run.settings))))
+    dropped = records[: max(0, len(records) - limit)]
+    del records[: len(dropped)]
+    return [record.name for record in dropped]
+
+
+def unique_name(records, name):
+    names = {record.name for record in records}
+    if name not in names:
+        return name
+    return next(f"{name} ({number})" for number in range(2, len(names) + 2) if f"{name} ({number})" not in names)
+
+
+def rename(records, record, new_name):
+    """Rename a record; raise ValueError for an empty or taken name."""
+    new_name = new_name.strip()
+    if not new_name:
+        raise ValueError("A run needs a name.")
+    if any(other.name == new_name for other in records if other is not record):
+        raise ValueError(f"Another run is already called {new_name!r}.")
+    record.name = new_name[:80]
+
+
+def differing_settings(records):
+    """Names of the settings (and the text) whose values differ between the records."""
+    differing = [name for name in SETTING_NAMES if len({getattr(record.settings, name) for record in records}) > 1]
+    if len({record.text_label for record in records}) > 1:
+        differing.insert(0, "text")
+    return differing
+
+
+def settings_rows(records):
+    """One row per setting, one column per run: {"setting": label, run name: value, ...}."""
+    rows = [{"setting": "Text", **{record.name: record.text_label for record in records}}]
+    for name in SETTING_NAMES:
+        rows.append({"setting": label(name), **{record.name: _shown(name, getattr(record.settings, name)) for record in records}})
+    return rows
+
+
+def _shown(name, value):
+    if name == "cell":
+        return CELL_NAMES[value]
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def summary_rows(records):
+    return [
+        {
+            "run": record.name,
+            "epochs": record.summary["epochs"],
+            "final train loss (bits/char)": round(record.summary["train_bpc"], 4),
+            "validation (bits/char)": None if record.summary["val_bpc"] is None else round(record.summary["val_bpc"], 4),
+            "seconds": round(record.summary["seconds"], 1),
+            "characters per second": round(record.summary["chars_per_sec"]),
+        }
+        for record in records
+    ]
+
+
+def samples(records, prime, seed, length=200, temperature=0.8):
+    """{run name: text sampled from the same prime and seed, or the reason it cannot be}."""
+    texts = {}
+    for record in records:
+        try:
+            texts[record.name] = prime + sample(record.model, record.vocab, prime, length, temperature=temperature, seed=seed)
+        except UnknownCharactersError as error:
+            texts[record.name] = f"(cannot start from this prime: {error})"
+    return texts
+
+
+def export_bytes(records):
+    """All records in one file (the engine's collection of checkpoints)."""
+    return collection_to_bytes([(record.model, record.vocab, record.metadata()) for record in records])
+
+
+def import_records(data, records, limit):
+    """Records read from `data` (bytes from export_bytes), checked in full before any is added.
+
+    Raises ValueError in the user's words; `records` is unchanged unless everything was read.
+    """
+    try:
+        checkpoints = load_many(io.BytesIO(data))
+    except CheckpointError as error:
+        raise ValueError(f"This file cannot be read as saved runs: {error}. Nothing was changed.") from None
+    if len(records) + len(checkpoints) > limit:
+        raise ValueError(f"The file holds {len(checkpoints)} runs and {len(records)} are kept; this server keeps up to {limit}. Delete some first.")
+    imported = []
+    for checkpoint in checkpoints:
+        try:
+            imported.append(_record_from(checkpoint, new_run_id(), records + imported))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"This file's runs are damaged ({type(error).__name__}: {error}). Nothing was changed.") from None
+    records.extend(imported)
+    return [record.name for record in imported]
+
+
+def _record_from(checkpoint, run_id, existing):
+    metadata = checkpoint.metadata
+    settings = Settings(**metadata["settings"]).check()
+    curves = {key: _points(metadata[key]) for key in ("curve", "seconds_curve")}
+    summary = {key: metadata["summary"][key] for key in ("epochs", "train_bpc", "val_bpc", "seconds", "chars_per_sec", "status")}
+    for key in ("epochs", "train_bpc", "seconds", "chars_per_sec"):
+        if not isinstance(summary[key], (int, float)) or not math.isfinite(summary[key]):
+            raise ValueError(f"summary {key} is not a number")
+    if checkpoint.model.cell_name != settings.cell or checkpoint.model.hidden_size != settings.hidden_size:
+        raise ValueError("the model does not match its settings")
+    return RunRecord(
+        run_id=run_id,
+        name=unique_name(existing, str(metadata["name"])[:80] or "imported run"),
+        text_label=str(metadata["text_label"])[:200],
+        settings=settings,
+        model=checkpoint.model,
+        vocab=checkpoint.vocab,
+        summary=summary,
+        **curves,
+    )
+
+
+def _points(curve):
+    checked = {}
+    for key in ("train", "val"):
+        points = [(float(x), float(y)) for x, y in curve[key]]
+        if not all(math.isfinite(x) and math.isfinite(y) for x, y in points):
+            raise ValueError("a curve holds values that are not numbers")
+        checked[key] = points
+    return checked
+
+
+# The classic lessons: one click trains these variants of the current settings on the current text.
+LESSONS = {
+    "cells": ("RNN vs LSTM vs GRU", lambda settings: [(CELL_NAMES[cell], replace(settings, cell=cell)) for cell in CELL_NAMES]),
+    "bptt": ("BPTT horizon 1 vs full", lambda settings: [("full BPTT", replace(settings, bptt_horizon=0)), ("horizon 1 (no BPTT)", replace(settings, bptt_horizon=1))]),
+    "lr": (
+        "Learning-rate sweep",
+        lambda settings: [(f"lr={lr:g}", replace(settings, lr=lr)) for lr in sorted({settings.lr / 10, settings.lr, min(settings.lr * 10, 10.0)})],
+    ),
+}
+
+
+def lesson_runs(lesson, text, settings, preset=None):
+    """[(name, TrainingRun)] for a lesson, ready to start; ValueError if any variant cannot run."""
+    _, variants = LESSONS[lesson]
+    return [(name, TrainingRun(text, variant, preset=preset)) for name, variant in variants(settings)]
