@@ -10,7 +10,7 @@ import itertools
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 from pages import workers
 from pages.limits import Caps, check_caps
@@ -290,3 +290,53 @@ def bptt_experiment(task):
         run.trainer.train(epochs)
         curves[label_] = [stats.train_loss for stats in run.history]
     return curves
+
+
+LOCKABLE = ("text", *SETTING_NAMES)
+
+
+def locked_from_link(params):
+    """What a presenter link locks: ({setting: value}, refused names) from its raw parameters.
+
+    `locked` lists names ("text", setting names, or "all"); each locked setting takes the link's
+    value, or the default when the link has none. A value that is not valid is not locked.
+    """
+    names = [name.strip() for name in params.get("locked", "").split(",") if name.strip()]
+    if "all" in names:
+        names = list(LOCKABLE)
+    defaults = Settings()
+    locked, refused = {}, [name for name in names if name not in LOCKABLE]
+    for name in (name for name in names if name in SETTING_NAMES):
+        raw = params.get(name)
+        if raw is None:
+            locked[name] = getattr(defaults, name)
+            continue
+        try:
+            value = _parse_setting(name, raw)
+            replace(defaults, **{name: value}).check()
+        except (KeyError, ValueError, TypeError):
+            refused.append(name)
+            continue
+        locked[name] = value
+    return locked, "text" in names, refused
+
+
+def link_value(name, value):
+    """A setting's value as a link carries it (cell and optimiser by their shown names)."""
+    if name == "cell":
+        return CELL_NAMES[value]
+    if name == "optimizer":
+        return OPTIMIZER_NAMES[value]
+    return str(value)
+
+
+def _parse_setting(name, raw):
+    if name == "cell":
+        return {shown: key for key, shown in CELL_NAMES.items()}[raw]
+    if name == "optimizer":
+        return {shown: key for key, shown in OPTIMIZER_NAMES.items()}[raw]
+    kind = type(getattr(Settings(), name))
+    value = float(raw)
+    if kind is int and not value.is_integer():
+        raise ValueError(f"{name} must be a whole number")
+    return kind(value)

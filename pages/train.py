@@ -8,7 +8,7 @@ import streamlit as st
 from pages import common
 from pages.limits import Caps
 from pages.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_text
-from pages.state import CELL_NAMES, LIMITS, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label
+from pages.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label, link_value, locked_from_link
 
 # While training, the browser reruns the live view every TICK_SECONDS and each run trains for as
 # long, redrawing every REDRAW_SECONDS in between: a rerun costs ~0.1 s, a redraw far less, so the
@@ -22,6 +22,9 @@ DEFAULTS = Settings()
 BOUND_KEYS = {"preset", "text", *SETTING_NAMES}
 
 raw_params = common.link_parameters()  # before any widget, to tell which link values were refused
+if "locked" not in st.session_state:  # a presenter link's locks hold for the whole session
+    st.session_state["locked"] = locked_from_link(raw_params)
+LOCKED, TEXT_LOCKED, REFUSED_LOCKS = st.session_state["locked"]
 
 
 def _pick_preset():
@@ -53,8 +56,22 @@ def _text_uploaded():
     st.session_state["preset"] = CUSTOM
 
 
+def locked_text():
+    """The text a presenter link fixed: its preset's, or the text it carries. Returns (text, preset)."""
+    if "locked_text" not in st.session_state:
+        presets = {PRESETS[key][0]: key for key in PRESETS}
+        preset = presets.get(raw_params.get("preset"), CUSTOM if raw_params.get("text") else DEFAULT_PRESET)
+        st.session_state["locked_text"] = (raw_params.get("text", "") if preset == CUSTOM else preset_text(preset), preset)
+    text, preset = st.session_state["locked_text"]
+    st.caption(("The presenter chose this text: " + PRESETS[preset][0]) if preset != CUSTOM else "The presenter chose this text.")
+    st.code(text[:3000] + ("…" if len(text) > 3000 else ""), language=None, wrap_lines=True, height=180)
+    return text, preset
+
+
 def text_controls():
     """The training text: preset, text area, upload. Returns (text, preset)."""
+    if TEXT_LOCKED:
+        return locked_text()
     options = [*PRESETS, CUSTOM]
     preset = st.selectbox(
         "Training text",
@@ -82,6 +99,8 @@ def text_controls():
 
 
 def _number(name, step, fmt=None):
+    if name in LOCKED:
+        return LOCKED[name]
     limit = LIMITS[name]
     default = getattr(DEFAULTS, name)
     kind = type(default)
@@ -103,7 +122,9 @@ def settings_controls():
     """Every hyperparameter, bound to the link. Returns Settings."""
     with st.sidebar:
         st.header("Settings")
-        cell = st.selectbox(
+        if LOCKED:
+            st.caption("Set by the presenter: " + ", ".join(f"{label(name)} {link_value(name, value)}" for name, value in LOCKED.items()))
+        cell = LOCKED["cell"] if "cell" in LOCKED else st.selectbox(
             "Cell", list(CELL_NAMES), index=list(CELL_NAMES).index(DEFAULTS.cell), format_func=CELL_NAMES.get, key="cell", bind="query-params", persist_state="session", help="RNN: one tanh. LSTM and GRU: gated cells that remember longer."
         )
         values = {"cell": cell}
@@ -111,13 +132,13 @@ def settings_controls():
         values["num_layers"] = _number("num_layers", 1)
         values["seq_len"] = _number("seq_len", 8)
         values["batch_size"] = _number("batch_size", 4)
-        values["optimizer"] = st.selectbox(
+        values["optimizer"] = LOCKED["optimizer"] if "optimizer" in LOCKED else st.selectbox(
             "Optimiser", list(OPTIMIZER_NAMES), index=list(OPTIMIZER_NAMES).index(DEFAULTS.optimizer), format_func=OPTIMIZER_NAMES.get, key="optimizer", bind="query-params", persist_state="session", help="How gradients become updates."
         )
         values["lr"] = _number("lr", 0.001, "%.5f")
         values["clip"] = _number("clip", 1.0, "%.2f")
         values["epochs"] = _number("epochs", 10)
-        values["val_fraction"] = st.slider(
+        values["val_fraction"] = LOCKED["val_fraction"] if "val_fraction" in LOCKED else st.slider(
             label("val_fraction"), 0.0, LIMITS["val_fraction"].high, DEFAULTS.val_fraction, 0.05, help=LIMITS["val_fraction"].help, key="val_fraction", bind="query-params", persist_state="session"
         )
         values["bptt_horizon"] = _number("bptt_horizon", 1)
@@ -125,14 +146,26 @@ def settings_controls():
     return Settings(**values)
 
 
-def share_link(text, preset):
-    """The link that reopens these settings; a short custom text travels in it too."""
+def share_link(text, preset, settings):
+    """The link that reopens these settings; a short custom text travels in it too.
+
+    A presenter can lock settings and the text: attendees who open the link do not see those
+    controls, and with the same seed every one of them gets the same run, bit for bit.
+    """
     if preset == CUSTOM and len(text) <= MAX_TEXT_IN_LINK:
         st.query_params["text"] = text
     elif "text" in st.query_params:
         del st.query_params["text"]
     with st.expander("Share these settings"):
-        st.code(f"{st.context.url}?{urlencode(st.query_params.to_dict())}", language=None, wrap_lines=True)
+        params = st.query_params.to_dict()
+        locks = list(LOCKED) + (["text"] if TEXT_LOCKED else [])
+        if not locks:
+            locks = st.multiselect("Lock for attendees (presenter links)", list(LOCKABLE), format_func=lambda name: "Text" if name == "text" else label(name), key="lock_choice")
+        if locks:
+            params.update({name: link_value(name, getattr(settings, name)) for name in locks if name in SETTING_NAMES})
+            params["preset"] = "Your own text" if preset == CUSTOM else PRESETS[preset][0]
+            params["locked"] = ",".join(locks)
+        st.code(f"{st.context.url}?{urlencode(params)}", language=None, wrap_lines=True)
         if preset == CUSTOM and len(text) > MAX_TEXT_IN_LINK:
             st.caption(f"Your text is longer than {MAX_TEXT_IN_LINK:,} characters, so the link carries the settings but not the text.")
         else:
@@ -249,8 +282,10 @@ settings = settings_controls()
 left, right = st.columns([2, 3], gap="large")
 with left:
     text, preset = text_controls()
-    common.report_ignored_link_values(raw_params, BOUND_KEYS, link_notice, free_keys={"text"})
-    share_link(text, preset)
+    common.report_ignored_link_values(raw_params, BOUND_KEYS | {"locked"}, link_notice, free_keys={"text", "locked", *LOCKED, *(["preset"] if TEXT_LOCKED else [])})
+    if REFUSED_LOCKS:
+        link_notice.warning("The link asked to lock settings it could not: " + ", ".join(f"`{name}`" for name in REFUSED_LOCKS))
+    share_link(text, preset, settings)
 with right:
     run = common.current_run()
     controls(run, text, settings, preset)

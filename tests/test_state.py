@@ -111,3 +111,14 @@ def test_a_lost_worker_stops_the_run_keeps_the_model_and_resume_goes_on():
     run.resume()
     run.advance(0.5)
     assert run.training and run.trainer.epoch_fraction > fraction
+
+
+def test_a_presenter_link_locks_the_named_settings_with_its_values_or_the_defaults():
+    from pages.state import locked_from_link
+
+    locked, text_locked, refused = locked_from_link({"locked": "cell,lr,epochs,text,seed,colour", "cell": "LSTM", "lr": "0.01", "seed": "x1"})
+    assert locked == {"cell": "lstm", "lr": 0.01, "epochs": Settings().epochs}
+    assert text_locked and refused == ["colour", "seed"]
+    locked, text_locked, refused = locked_from_link({"locked": "all", "hidden_size": "5000"})
+    assert "hidden_size" not in locked and refused == ["hidden_size"] and len(locked) == len(Settings.__dataclass_fields__) - 1
+    assert locked_from_link({}) == ({}, False, [])

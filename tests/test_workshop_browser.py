@@ -1,0 +1,103 @@
+"""Workshop features end to end in Chromium: presenter links give every attendee the same run; Compare."""
+
+from urllib.parse import urlencode
+
+import pytest
+
+from browser import button, chromium, streamlit_server, wait_until_idle
+from test_browser import open_app, set_number, wait_for
+
+PRESENTER = {
+    "preset": "help!",
+    "cell": "RNN",
+    "hidden_size": 32,
+    "seq_len": 4,
+    "batch_size": 1,
+    "optimizer": "Adagrad",
+    "lr": 0.1,
+    "epochs": 60,
+    "val_fraction": 0.0,
+    "seed": 7,
+    "locked": "text,cell,hidden_size,seq_len,batch_size,optimizer,lr,val_fraction,seed",
+}
+
+
+@pytest.fixture(scope="module")
+def server():
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+def new_page(browser):
+    return browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+
+
+def train_to_the_end(page):
+    button(page, "train_button").click()
+    button(page, "resume_button").wait_for(timeout=60_000)
+    wait_until_idle(page)
+
+
+def curve(page):
+    """The loss chart's train curve as the browser holds it: (xs, ys)."""
+    return page.evaluate("() => { const d = document.querySelector('.js-plotly-plot').data[0]; return [Array.from(d.x), Array.from(d.y)]; }")
+
+
+def last_sample(page):
+    return page.locator("[data-testid=stCode]").last.inner_text()
+
+
+def test_two_attendees_of_one_presenter_link_get_the_same_run_bit_for_bit(server, browser):
+    link = f"{server}/?{urlencode(PRESENTER)}"
+    first, second = new_page(browser), new_page(browser)
+    for page in (first, second):
+        open_app(page, link)
+        assert page.locator(".st-key-cell").count() == 0 and page.locator(".st-key-lr").count() == 0  # locked: hidden
+        assert page.locator(".st-key-text").count() == 0 and page.locator(".st-key-preset").count() == 0
+        assert page.locator(".st-key-epochs input").count() == 1  # not locked: the attendee may change it
+        assert "Set by the presenter" in page.locator("[data-testid=stSidebar]").inner_text()
+    for page in (first, second):
+        train_to_the_end(page)
+    assert len(curve(first)[0]) > 10
+    assert curve(first) == curve(second)
+    assert last_sample(first) == last_sample(second) and last_sample(first).startswith("h")
+
+    # one attendee changes a setting the presenter left open and trains again: the other is untouched
+    before = curve(second)
+    set_number(first, "epochs", 80)
+    button(first, "train_button").click()
+    button(first, "confirm_button").click()
+    button(first, "resume_button").wait_for(timeout=60_000)
+    wait_until_idle(first)
+    assert curve(first)[0][-1] == 80
+    assert curve(second) == before and second.locator(".st-key-epochs input").input_value() == "60"
+    for page in (first, second):
+        page.context.close()
+
+
+def test_compare_overlays_two_runs(server, browser):
+    page = new_page(browser)
+    settings = {key: value for key, value in PRESENTER.items() if key not in ("locked", "seed")}
+    open_app(page, f"{server}/?{urlencode(settings)}")
+    train_to_the_end(page)
+    set_number(page, "lr", 0.05)
+    button(page, "train_button").click()
+    button(page, "confirm_button").click()
+    button(page, "resume_button").wait_for(timeout=60_000)
+    wait_until_idle(page)
+
+    page.get_by_role("link", name="Compare").click()
+    page.get_by_role("heading", name="Compare runs").wait_for(timeout=30_000)
+    wait_until_idle(page)
+    traces = "() => { const plot = document.querySelector('.js-plotly-plot'); return plot && plot.data ? plot.data.length : 0; }"
+    assert wait_for(lambda: page.evaluate(traces) == 2)
+    names = page.evaluate("() => document.querySelector('.js-plotly-plot').data.map(trace => trace.name)")
+    assert names == ["RNN H=32 lr=0.1", "RNN H=32 lr=0.05"]
+    assert "Highlighted: the settings that differ" in page.locator("[data-testid=stMain]").inner_text()
+    page.context.close()
