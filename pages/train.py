@@ -19,7 +19,7 @@ SLICE_SECONDS = 4.0
 REDRAW_SECONDS = 0.5
 MAX_TEXT_IN_LINK = 2000
 DEFAULTS = Settings()
-BOUND_KEYS = {"preset", "text", *SETTING_NAMES}
+BOUND_KEYS = {"preset", "text", "present", *SETTING_NAMES}
 
 raw_params = common.link_parameters()  # before any widget, to tell which link values were refused
 if "locked" not in st.session_state:  # a presenter link's locks hold for the whole session
@@ -250,7 +250,7 @@ def draw_run(run, boxes, draw_number):
     if not curve["train"]:
         return  # nothing to plot yet: a room of sessions waiting their turn loads no charts
     # a key unique within this run: a placeholder redrawn with the same key would clash
-    chart_box.plotly_chart(common.loss_figure(curve), key=f"loss_chart_{draw_number}", config={"displayModeBar": False})
+    chart_box.plotly_chart(common.loss_figure(curve, height=520 if presenting else 360), key=f"loss_chart_{draw_number}", config={"displayModeBar": False})
     if samples:
         epoch, text = samples[-1]
         with sample_box.container():
@@ -265,7 +265,12 @@ def live_view():
         st.info("Press **Train** to start. The loss curve, progress and samples appear here as the network learns.")
         return
     error_box = st.empty()
-    boxes = (st.empty(), st.empty(), st.empty())
+    if presenting:  # the curve and the live sample side by side, large
+        progress_box = st.empty()
+        chart_column, sample_column = st.columns([3, 2], gap="large")
+        boxes = (progress_box, chart_column.empty(), sample_column.empty())
+    else:
+        boxes = (st.empty(), st.empty(), st.empty())
     draws = itertools.count()
     draw_run(run, boxes, next(draws))
     run.advance(SLICE_SECONDS, redraw=lambda: draw_run(run, boxes, next(draws)), redraw_every=REDRAW_SECONDS)
@@ -276,10 +281,21 @@ def live_view():
         st.rerun()  # training ended inside this fragment: redraw the buttons and stop the timer
 
 
+# Readable from the back of a room on a 1280x720 projector.
+BIG_SCREEN_CSS = """<style>
+html { font-size: 22px; }
+[data-testid="stMain"] h1 { font-size: 2.2rem; }
+[data-testid="stCode"] pre, [data-testid="stCode"] code { font-size: 1.25rem; line-height: 1.5; }
+[data-testid="stProgress"] p { font-size: 1.2rem; }
+</style>"""
+
+presenting = st.sidebar.toggle("Big-screen view", key="present", bind="query-params", persist_state="session", help="Large type, the curve and the sample side by side, the text and sharing tucked away.")
+if presenting:
+    st.html(BIG_SCREEN_CSS)
 st.title("Train a character-level RNN")
 link_notice = st.empty()
 settings = settings_controls()
-left, right = st.columns([2, 3], gap="large")
+left, right = (st.expander("Text and sharing"), st.container()) if presenting else st.columns([2, 3], gap="large")
 with left:
     text, preset = text_controls()
     common.report_ignored_link_values(raw_params, BOUND_KEYS | {"locked"}, link_notice, free_keys={"text", "locked", *LOCKED, *(["preset"] if TEXT_LOCKED else [])})

@@ -259,3 +259,23 @@ def test_two_sessions_do_not_share_a_model():
     assert "run" not in second.session_state or second.session_state["run"] is None
     second.run()
     assert second.session_state["run"] is None if "run" in second.session_state else True
+
+
+def test_big_screen_view_enlarges_the_type_and_puts_curve_and_sample_side_by_side():
+    at = set_help_task(app())
+    at.button(key="train_button").click().run()
+    train_until_done(at)
+    assert not any("font-size: 22px" in element.proto.body for element in at.get("html"))
+    at.toggle(key="present").set_value(True).run()
+    assert not at.exception
+    assert any("font-size: 22px" in element.proto.body for element in at.get("html"))
+    assert [expander.label for expander in at.expander][0] == "Text and sharing"
+    chart = at.get("plotly_chart")[0].proto
+    assert '"height":520' in chart.spec
+    sample_column = at.columns[-1]
+    assert sample_column.code and sample_column.code[0].value.startswith("h")
+
+
+def test_big_screen_view_opens_from_a_link():
+    at = app({"present": "true"})
+    assert not at.exception and at.toggle(key="present").value
