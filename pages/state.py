@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from pages import workers
 from pages.limits import Caps, check_caps
-from rnn_core import CharRNN, Trainer, Vocab, sample
+from rnn_core import CharRNN, DivergenceError, Trainer, Vocab, sample
 
 SAMPLE_LENGTH = 200
 MAX_CHART_POINTS = 600
@@ -195,6 +195,20 @@ class TrainingRun:
             self.trainer.clip = clip
         self.message = ""
         self.status = "training"
+
+    def step_in_detail(self):
+        """One training step here, not in a worker, with its numbers (Trainer.step_in_detail).
+
+        For Step mode on short texts. Returns None if the step diverged (status and message say so).
+        """
+        with self._advancing, self.lock:
+            try:
+                details = self.trainer.step_in_detail()
+            except DivergenceError as error:
+                self.status, self.message = "diverged", str(error).capitalize()
+                return None
+            self.status = "done" if self.epoch >= self.target_epochs else "stopped"
+            return details
 
     def advance(self, seconds, redraw=None, redraw_every=0.5):
         """Train for up to `seconds`, in pieces of `redraw_every`, calling redraw() between them.

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from pages import common
+from pages.step_view import show_step
 from pages.limits import Caps
 from pages.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_text
 from pages.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label, link_value, locked_from_link
@@ -18,6 +19,7 @@ TICK_SECONDS = 4.0
 SLICE_SECONDS = 4.0
 REDRAW_SECONDS = 0.5
 MAX_TEXT_IN_LINK = 2000
+STEP_MODE_MAX_CHARS = 5000
 DEFAULTS = Settings()
 BOUND_KEYS = {"preset", "text", "present", *SETTING_NAMES}
 
@@ -225,6 +227,34 @@ def controls(run, text, settings, preset):
         st.info(f"Changed since this model was trained: {', '.join(changed)}. Resume continues the current model; Train from scratch starts over with the new settings.")
 
 
+def step_mode(run, text, settings, preset):
+    """One training step at a time, opened up; for short texts."""
+    if len(text) > STEP_MODE_MAX_CHARS:
+        st.warning(f"Step mode is for short texts (up to {STEP_MODE_MAX_CHARS:,} characters); this one has {len(text):,}. Pick a shorter text, such as help!.")
+        return
+    if run is not None and run.training:
+        st.info("Stop training to take steps one at a time.")
+        return
+    if st.button("Take one step", key="step_button", type="primary", help="One window: forward, backward, clip, update. The model is the one Train and Resume use."):
+        if run is None:
+            try:
+                run = TrainingRun(text, settings, preset=None if preset == CUSTOM else preset)
+            except ValueError as error:
+                st.session_state["train_error"] = str(error)
+                st.rerun()
+            common.set_run(run)
+        st.session_state["step_details"] = (run.run_id, run.epoch, run.trainer.window, run.step_in_detail())
+    shown = st.session_state.get("step_details")
+    if run is None or shown is None or shown[0] != run.run_id:
+        st.caption("Each press trains the model on one window of the text and shows what that step computed.")
+        return
+    _, epoch, window, details = shown
+    if details is None:
+        st.error(run.message)
+        return
+    show_step(details, run.vocab, f"Epoch {epoch + 1}, step {window + 1} of {run.trainer.steps_per_epoch}")
+
+
 def format_seconds(seconds):
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
@@ -307,6 +337,9 @@ with right:
     controls(run, text, settings, preset)
     if st.session_state.get("train_error"):
         st.error(st.session_state["train_error"])
+    run = common.current_run()
+    if st.toggle("Step mode", key="step_mode", help="Train one step at a time and see its predictions, losses, gradients through time and updates."):
+        step_mode(run, text, settings, preset)
     run = common.current_run()
     common.keep_current_run()
     st.session_state["drawn_status"] = None if run is None else run.status

@@ -172,12 +172,16 @@ class Trainer:
         distributions before the update; step_losses (T,) and hidden_grad_norms (L, T), the norm of
         the gradient of the window's loss with respect to each hidden state, both from the backward
         pass that makes the update; loss; grad_norm before clipping; updates {name: array}, what
-        the optimiser added to each parameter.
+        the optimiser added to each parameter, with update_norms and param_norms {name: float}.
+        The epoch is finished when its last window is done, as `train` does.
         """
         inputs, targets = self.train_windows[self.window]
         probs = self.model.forward(inputs, self.state).probs
         before = self.model.flat_params.copy()
         loss, norm, diagnostics = self._step(diagnostics=True)
+        updates = self.model.split(self.model.flat_params - before)
+        if self.window == self.steps_per_epoch:
+            self._finish_epoch()
         return {
             "inputs": inputs,
             "targets": targets,
@@ -185,7 +189,9 @@ class Trainer:
             "loss": loss,
             "grad_norm": norm,
             **diagnostics,
-            "updates": self.model.split(self.model.flat_params - before),
+            "updates": updates,
+            "update_norms": {name: float(np.linalg.norm(update)) for name, update in updates.items()},
+            "param_norms": {name: float(np.linalg.norm(param)) for name, param in self.model.params.items()},
         }
 
     def _step(self, diagnostics):

@@ -279,3 +279,30 @@ def test_big_screen_view_enlarges_the_type_and_puts_curve_and_sample_side_by_sid
 def test_big_screen_view_opens_from_a_link():
     at = app({"present": "true"})
     assert not at.exception and at.toggle(key="present").value
+
+
+def test_step_mode_opens_up_one_step_from_the_engine():
+    at = set_help_task(app())
+    at.toggle(key="step_mode").set_value(True).run()
+    at.button(key="step_button").click().run()
+    assert not at.exception
+    run = at.session_state["run"]
+    assert run.epoch == 1 and run.status == "stopped"  # help! is one window: each step is an epoch
+    table = at.dataframe[0].value
+    assert list(table["input"]) == ["h", "e", "l", "p"] and list(table["target"]) == ["e", "l", "p", "!"]
+    _, _, _, details = at.session_state["step_details"]
+    assert list(table["loss (nats, batch mean)"]) == [round(float(loss), 4) for loss in details["step_losses"]]
+    charts = [chart.proto.spec for chart in at.get("plotly_chart")]
+    assert any("at each step of the window" in spec for spec in charts) and any("Update of Wx0" in spec for spec in charts)
+    for _ in range(3):
+        at.button(key="step_button").click().run()
+    assert run.epoch == 4 and len(run.history) == 4
+    assert at.button(key="resume_button")  # stepping and training carry on from each other
+
+
+def test_step_mode_is_for_short_texts():
+    at = app()
+    at.selectbox(key="preset").select("pydocs").run()
+    at.toggle(key="step_mode").set_value(True).run()
+    assert any("Step mode is for short texts" in warning.value for warning in at.warning)
+    assert not [button for button in at.button if button.key == "step_button"]

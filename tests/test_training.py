@@ -151,6 +151,18 @@ def test_a_step_in_detail_is_the_same_step_and_shows_its_numbers(cell):
         np.testing.assert_allclose(update, model_b.params[name] - before[model_b.split(np.arange(model_b.num_params))[name]], atol=1e-7)
 
 
+def test_stepping_in_detail_through_an_epoch_equals_training_it():
+    model_a, trained = make_trainer(cell="gru")
+    trained.train(1)
+    model_b, stepped = make_trainer(cell="gru")
+    for _ in range(stepped.steps_per_epoch):
+        details = stepped.step_in_detail()
+    assert stepped.epoch == 1 and stepped.window == 0
+    assert stepped.history[0].train_loss == trained.history[0].train_loss
+    np.testing.assert_array_equal(model_a.flat_params, model_b.flat_params)
+    assert details["update_norms"]["Wh0"] == pytest.approx(float(np.linalg.norm(details["updates"]["Wh0"])))
+
+
 def test_stop_method_and_step_budget_keep_the_model():
     model, trainer = make_trainer(report_every=2)
     assert trainer.train(2, max_steps=3) == "steps"
