@@ -280,7 +280,7 @@ def draw_run(run, boxes, draw_number):
     if not curve["train"]:
         return  # nothing to plot yet: a room of sessions waiting their turn loads no charts
     # a key unique within this run: a placeholder redrawn with the same key would clash
-    chart_box.plotly_chart(common.loss_figure(curve, height=520 if presenting else 360), key=f"loss_chart_{draw_number}", config={"displayModeBar": False})
+    chart_box.plotly_chart(common.loss_figure(curve, height=430 if presenting else 360), key=f"loss_chart_{draw_number}", config={"displayModeBar": False})
     if samples:
         epoch, text = samples[-1]
         with sample_box.container():
@@ -314,7 +314,7 @@ def live_view():
 # Readable from the back of a room on a 1280x720 projector.
 BIG_SCREEN_CSS = """<style>
 html { font-size: 22px; }
-[data-testid="stMain"] h1 { font-size: 2.2rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 1.5rem; }
 [data-testid="stCode"] pre, [data-testid="stCode"] code { font-size: 1.25rem; line-height: 1.5; }
 [data-testid="stProgress"] p { font-size: 1.2rem; }
 </style>"""
@@ -322,7 +322,8 @@ html { font-size: 22px; }
 presenting = st.sidebar.toggle("Big-screen view", key="present", bind="query-params", persist_state="session", help="Large type, the curve and the sample side by side, the text and sharing tucked away.")
 if presenting:
     st.html(BIG_SCREEN_CSS)
-st.title("Train a character-level RNN")
+else:
+    st.title("Train a character-level RNN")
 link_notice = st.empty()
 settings = settings_controls()
 left, right = (st.expander("Text and sharing"), st.container()) if presenting else st.columns([2, 3], gap="large")
@@ -338,7 +339,7 @@ with right:
     if st.session_state.get("train_error"):
         st.error(st.session_state["train_error"])
     run = common.current_run()
-    if st.toggle("Step mode", key="step_mode", help="Train one step at a time and see its predictions, losses, gradients through time and updates."):
+    if not presenting and st.toggle("Step mode", key="step_mode", help="Train one step at a time and see its predictions, losses, gradients through time and updates."):
         step_mode(run, text, settings, preset)
     run = common.current_run()
     common.keep_current_run()

@@ -1,13 +1,66 @@
-"""Screenshots of every page for the README: python tests/screenshots.py (writes assets/screenshots/)."""
+"""Screenshots of every page and workshop feature for the README: python tests/screenshots.py (writes assets/screenshots/)."""
 
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from browser import ROOT, button, chromium, streamlit_server, wait_until_idle  # noqa: E402
 
 OUT = ROOT / "assets" / "screenshots"
+HELP = {"preset": "help!", "cell": "RNN", "hidden_size": 32, "seq_len": 4, "batch_size": 1, "optimizer": "Adagrad", "lr": 0.1, "epochs": 60, "val_fraction": 0.0}
+
+
+def open_page(browser, url, width=1400, height=900):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url)
+    button(page, "train_button").wait_for(timeout=30_000)
+    wait_until_idle(page)
+    return page
+
+
+def settle(page):
+    """Wait for the page, and move the mouse off any button so no tooltip shows."""
+    wait_until_idle(page)
+    page.mouse.move(1, 1)
+    page.wait_for_timeout(700)
+
+
+def train_to_the_end(page):
+    button(page, "train_button").click()
+    button(page, "resume_button").wait_for(timeout=120_000)
+    settle(page)
+
+
+def workshop(browser, url):
+    """Compare after a lesson, Step mode, a presenter link and the big-screen view."""
+    page = open_page(browser, url)
+    page.locator("[data-testid=stSidebarNavLink]").filter(has_text="Compare").click()
+    wait_until_idle(page)
+    button(page, "lesson_cells").click()
+    page.locator(".js-plotly-plot").wait_for(timeout=120_000)
+    settle(page)
+    page.screenshot(path=OUT / "compare.png", full_page=True)
+
+    page = open_page(browser, f"{url}/?{urlencode({**HELP, 'cell': 'RNN', 'hidden_size': 64, 'preset': 'Alphabet', 'seq_len': 24})}")
+    page.locator(".st-key-step_mode label").click()
+    wait_until_idle(page)
+    for _ in range(3):
+        button(page, "step_button").click()
+        settle(page)
+    page.screenshot(path=OUT / "step.png", full_page=True)
+
+    locked = {**HELP, "seed": 7, "locked": "text,cell,hidden_size,lr,seed"}
+    page = open_page(browser, f"{url}/?{urlencode(locked)}")
+    train_to_the_end(page)
+    page.screenshot(path=OUT / "presenter.png", full_page=True)
+
+    page = open_page(browser, f"{url}/?{urlencode({'present': 'true', 'epochs': 40})}", width=1280, height=720)
+    page.locator("[data-testid=stSidebar]").hover()  # the collapse button shows on hover
+    page.get_by_label("Collapse sidebar").click()
+    train_to_the_end(page)
+    page.screenshot(path=OUT / "big_screen.png")
 
 
 def main():
@@ -34,8 +87,9 @@ def main():
             if name == "how_it_works":
                 button(page, "bptt_memory_button").click()
                 wait_until_idle(page)
-            page.wait_for_timeout(500)
+            settle(page)
             page.screenshot(path=OUT / f"{name}.png", full_page=True)
+        workshop(browser, url)
         print(f"wrote {len(list(OUT.glob('*.png')))} screenshots to {OUT}")
 
 
