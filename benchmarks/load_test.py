@@ -3,16 +3,18 @@
     .venv/bin/python benchmarks/load_test.py --sessions 5 10 20 [--epochs 150] [--room-niceness 19] [--timeout 600]
 
 For each N: a fresh `streamlit run` on loopback, N browser contexts in one Debian Chromium (the
-room), each with its own text, all pressing Train; meanwhile a new visitor, in a Chromium of its
-own, opens the page again and again, timed from navigation to the Train button. Reports sessions
-completed without error, the visitor's p50/p95, and the server's resident memory per training
-session, and after the room's tabs close, what the server kept.
+room), each with its own text, all pressing Train. Meanwhile, in a Chromium of their own, a new
+visitor opens the page again and again, timed from navigation to the Train button ("load"), and a
+session that was already open changes a setting, timed until the server's answer updates its
+link ("respond"). Reports sessions completed without error, p50/p95 of both, the server's resident
+memory per training session, and after the room's tabs close, what the server kept.
 
 Here the room's N browsers share the server's 2 cores, which a real room's laptops do not.
 --room-niceness runs them below the server and the visitor, to tell the two costs apart.
 """
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -37,6 +39,20 @@ def session_link(index, epochs):
     return "/?" + urlencode(settings)
 
 
+def percentile(values, fraction):
+    return sorted(values)[min(len(values) - 1, int(fraction * len(values)))]
+
+
+def respond_time(page, hidden_size):
+    """Seconds from changing a setting in an open page to the server's answer (the link updates)."""
+    field = page.locator(".st-key-hidden_size input")
+    started = time.perf_counter()
+    field.fill(str(hidden_size))
+    field.press("Enter")
+    page.wait_for_url(re.compile(rf"hidden_size={hidden_size}(&|$)"), timeout=120_000)
+    return time.perf_counter() - started
+
+
 def run_room(room, visitors, url, server, sessions, epochs, timeout):
     pages = []
     for index in range(sessions):
@@ -45,13 +61,17 @@ def run_room(room, visitors, url, server, sessions, epochs, timeout):
         pages.append(page)
     for page in pages:
         button(page, "train_button").wait_for(timeout=120_000)
+    idle = visitors.new_context().new_page()  # a session already open that does not train
+    idle.goto(url)
+    button(idle, "train_button").wait_for(timeout=120_000)
     idle_memory, _ = process_usage(server.pid)
     for page in pages:
         button(page, "train_button").click()
     started = time.monotonic()
-    latencies, peak_memory = [], idle_memory
+    latencies, responses, peak_memory = [], [], idle_memory
     done = set()
     while len(done) < sessions and time.monotonic() - started < timeout:
+        responses.append(respond_time(idle, 64 + 16 * (len(responses) % 2)))
         visitor = visitors.new_context().new_page()
         opened = time.perf_counter()
         visitor.goto(url)
@@ -68,13 +88,17 @@ def run_room(room, visitors, url, server, sessions, epochs, timeout):
         page.context.close()
     time.sleep(SESSION_TTL + 5)  # the server forgets closed tabs' sessions after their TTL
     after_close = process_usage(server.pid)[0]
+    idle.context.close()
     latencies.sort()
+    responses.sort()
     return {
         "completed": len(done) - errors,
         "seconds": seconds,
         "visits": len(latencies),
         "p50": statistics.median(latencies),
-        "p95": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+        "p95": percentile(latencies, 0.95),
+        "respond_p50": statistics.median(responses),
+        "respond_p95": percentile(responses, 0.95),
         "memory_per_session": (peak_memory - idle_memory) / sessions,
         "peak_memory": peak_memory,
         "after_close": after_close,
@@ -89,14 +113,15 @@ def main():
     parser.add_argument("--epochs", type=int, default=150, help="of each session's run")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
-    print(f"{'N':>4}{'completed':>11}{'all done in':>13}{'idle p50':>10}{'idle p95':>10}{'visits':>8}{'MB/session':>12}{'peak MB':>9}{'MB before/after':>17}")
+    print(f"{'N':>4}{'completed':>11}{'all done in':>13}{'load p50':>10}{'load p95':>10}{'respond p50':>13}{'respond p95':>13}{'visits':>8}{'MB/session':>12}{'peak MB':>9}{'MB before/after':>17}")
     for sessions in args.sessions:
         options = ("--server.disconnectedSessionTTL", str(SESSION_TTL))
         with streamlit_server(options=options, with_process=True) as (url, server), sync_playwright() as playwright:
             room, visitors = launch(playwright, args.room_niceness), launch(playwright)
             row = run_room(room, visitors, url, server, sessions, args.epochs, args.timeout)
         print(
-            f"{sessions:>4}{row['completed']:>8}/{sessions:<2}{row['seconds']:>12.0f}s{row['p50']:>9.2f}s{row['p95']:>9.2f}s{row['visits']:>8}"
+            f"{sessions:>4}{row['completed']:>8}/{sessions:<2}{row['seconds']:>12.0f}s{row['p50']:>9.2f}s{row['p95']:>9.2f}s"
+            f"{row['respond_p50']:>12.2f}s{row['respond_p95']:>12.2f}s{row['visits']:>8}"
             f"{row['memory_per_session']:>12.1f}{row['peak_memory']:>9.0f}{row['idle_memory']:>9.0f}/{row['after_close']:.0f}",
             flush=True,
         )
