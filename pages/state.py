@@ -230,10 +230,11 @@ class TrainingRun:
 
     def _train_slice(self, seconds, redraw, redraw_every):
         deadline = time.perf_counter() + seconds
-        while self.status == "training" and time.perf_counter() < deadline:
-            started = time.perf_counter()
+        piece = self._start_piece(deadline, redraw_every)
+        while piece is not None:
+            started, result = piece
             try:
-                trainer, outcome, message = workers.train_piece(self.trainer, self.target_epochs, min(redraw_every, deadline - started))
+                trainer, outcome, message = result()
             except workers.WorkerLost as error:
                 self.status, self.message = "stopped", str(error)
                 return
@@ -245,10 +246,24 @@ class TrainingRun:
                     return
                 if outcome in ("done", "stopped") and self.status == "training":
                     self.status = outcome
-                if outcome != "time" or time.perf_counter() - self._sampled_at >= SAMPLE_EVERY_SECONDS:
+            # the next piece trains while this one's sample and redraw are made
+            piece = self._start_piece(deadline, redraw_every) if self.status == "training" else None
+            if outcome != "time" or time.perf_counter() - self._sampled_at >= SAMPLE_EVERY_SECONDS:
+                with self.lock:
                     self._take_sample()
-            if redraw is not None and self.status == "training" and time.perf_counter() < deadline:
+            if redraw is not None and piece is not None:
                 redraw()
+
+    def _start_piece(self, deadline, redraw_every):
+        """(start time, result function) of the next piece, or None when the slice is over."""
+        now = time.perf_counter()
+        if now >= deadline:
+            return None
+        try:
+            return now, workers.start_piece(self.run_id, self.trainer, self.target_epochs, min(redraw_every, deadline - now))
+        except workers.WorkerLost as error:
+            self.status, self.message = "stopped", str(error)
+            return None
 
     def _take_sample(self):
         self._sampled_at = time.perf_counter()

@@ -12,12 +12,13 @@ from pages.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_text
 from pages.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label, link_value, locked_from_link
 
 # While training, the browser reruns the live view every TICK_SECONDS and each run trains for as
-# long, redrawing every REDRAW_SECONDS in between: a rerun costs ~0.1 s, a redraw far less, so the
-# view costs little. A tick that comes early only ends a slice at its next redraw. Stop, another
-# page or a closed tab end a slice at once (Stop within one training step).
+# long, in pieces of REDRAW_SECONDS in a worker process with a redraw after each: a rerun costs
+# ~0.1 s, and a redraw overlaps the next piece. Pieces of 0.5 s cost +20% over the engine alone
+# (benchmarks/app_speed.py), of 1 s +7%. A tick that comes early only ends a slice at its next
+# redraw. Stop, another page or a closed tab end a slice when the piece in flight ends.
 TICK_SECONDS = 4.0
 SLICE_SECONDS = 4.0
-REDRAW_SECONDS = 0.5
+REDRAW_SECONDS = 1.0
 MAX_TEXT_IN_LINK = 2000
 STEP_MODE_MAX_CHARS = 5000
 DEFAULTS = Settings()

@@ -85,6 +85,12 @@ class CharRNN:
         self.params = self._views(self.flat_params)
         self._work = Workspace(self.dtype)
 
+    def reuse_workspace(self, other):
+        """Take over the reusable arrays of `other`, a model of the same shapes (e.g. an earlier copy)."""
+        if other.config != self.config:
+            raise ValueError("a workspace can only pass between models of the same configuration")
+        self._work = other._work
+
     @property
     def config(self):
         """The settings that rebuild this model's shapes (JSON-friendly)."""

@@ -163,6 +163,21 @@ def test_stepping_in_detail_through_an_epoch_equals_training_it():
     assert details["update_norms"]["Wh0"] == pytest.approx(float(np.linalg.norm(details["updates"]["Wh0"])))
 
 
+def test_a_copy_reusing_an_earlier_copys_arrays_trains_the_same():
+    _, straight = make_trainer(cell="lstm")
+    straight.train(2)
+    _, trainer = make_trainer(cell="lstm")
+    trainer.train(2, max_steps=3)
+    first = pickle.loads(pickle.dumps(trainer))
+    first.train(2, max_steps=2)
+    second = pickle.loads(pickle.dumps(first))
+    second.model.reuse_workspace(first.model)  # as a worker does between pieces of one run
+    second.train(2)
+    np.testing.assert_array_equal(second.model.flat_params, straight.model.flat_params)
+    with pytest.raises(ValueError, match="same configuration"):
+        second.model.reuse_workspace(CharRNN(5, 16, "lstm"))
+
+
 def test_stop_method_and_step_budget_keep_the_model():
     model, trainer = make_trainer(report_every=2)
     assert trainer.train(2, max_steps=3) == "steps"
