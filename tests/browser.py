@@ -113,6 +113,42 @@ def wait_until_idle(page, timeout=30_000):
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached", timeout=timeout)
 
 
+def new_page(browser, width=1400, height=1000):
+    """A page in a fresh browser context: a session of its own."""
+    return browser.new_context(viewport={"width": width, "height": height}).new_page()
+
+
+def open_app(page, url):
+    """Open the app at `url` and wait until its Train page is ready."""
+    page.goto(url)
+    button(page, "train_button").wait_for(timeout=30_000)
+    wait_until_idle(page)
+
+
+def set_number(page, key, value):
+    field = page.locator(f".st-key-{key} input")
+    field.fill(str(value))
+    field.press("Enter")
+    wait_until_idle(page)
+
+
+def train_to_the_end(page, timeout=60_000):
+    """Press Train and wait until the run is over (Resume appears)."""
+    button(page, "train_button").click()
+    button(page, "resume_button").wait_for(timeout=timeout)
+    wait_until_idle(page)
+
+
+def wait_for(condition, timeout=20.0, interval=0.1):
+    """Poll condition() until it is true (True) or `timeout` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
+
+
 def button(page, key):
     return page.locator(f".st-key-{key} button").filter(visible=True).first  # a replaced one can linger, hidden
 

@@ -1,5 +1,30 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from browser import chromium, new_page, streamlit_server  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The app served by `streamlit run` on a free loopback port, for one test module."""
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser):
+    """A page in a fresh browser context, closed after the test."""
+    page = new_page(browser)
+    yield page
+    page.context.close()

@@ -6,17 +6,15 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from browser import ROOT, button, chromium, streamlit_server, wait_until_idle  # noqa: E402
+from browser import ROOT, button, chromium, new_page, open_app, streamlit_server, train_to_the_end, wait_until_idle  # noqa: E402
 
 OUT = ROOT / "assets" / "screenshots"
 HELP = {"preset": "help!", "cell": "RNN", "hidden_size": 32, "seq_len": 4, "batch_size": 1, "optimizer": "Adagrad", "lr": 0.1, "epochs": 60, "val_fraction": 0.0}
 
 
 def open_page(browser, url, width=1400, height=900):
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(url)
-    button(page, "train_button").wait_for(timeout=30_000)
-    wait_until_idle(page)
+    page = new_page(browser, width, height)
+    open_app(page, url)
     return page
 
 
@@ -25,12 +23,6 @@ def settle(page):
     wait_until_idle(page)
     page.mouse.move(1, 1)
     page.wait_for_timeout(700)
-
-
-def train_to_the_end(page):
-    button(page, "train_button").click()
-    button(page, "resume_button").wait_for(timeout=120_000)
-    settle(page)
 
 
 def workshop(browser, url):
@@ -53,26 +45,23 @@ def workshop(browser, url):
 
     locked = {**HELP, "seed": 7, "locked": "text,cell,hidden_size,lr,seed"}
     page = open_page(browser, f"{url}/?{urlencode(locked)}")
-    train_to_the_end(page)
+    train_to_the_end(page, timeout=120_000)
+    settle(page)
     page.screenshot(path=OUT / "presenter.png", full_page=True)
 
     page = open_page(browser, f"{url}/?{urlencode({'present': 'true', 'epochs': 40})}", width=1280, height=720)
     page.locator("[data-testid=stSidebar]").hover()  # the collapse button shows on hover
     page.get_by_label("Collapse sidebar").click()
-    train_to_the_end(page)
+    train_to_the_end(page, timeout=120_000)
+    settle(page)
     page.screenshot(path=OUT / "big_screen.png")
 
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     with streamlit_server() as url, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(url)
-        button(page, "train_button").wait_for(timeout=30_000)
-        wait_until_idle(page)
-        button(page, "train_button").click()
-        button(page, "resume_button").wait_for(timeout=120_000)
-        wait_until_idle(page)
+        page = open_page(browser, url)
+        train_to_the_end(page, timeout=120_000)
         page.screenshot(path=OUT / "train.png", full_page=True)
         for name, title in (("generate", "Generate"), ("inspect", "Inspect"), ("how_it_works", "How it works")):
             page.locator("[data-testid=stSidebarNavLink]").filter(has_text=title).click()

@@ -3,58 +3,14 @@
 import re
 import time
 
-import pytest
-
-from browser import button, chart_points, chromium, streamlit_server, type_text, wait_until_idle
+from browser import button, chart_points, new_page, open_app, set_number, type_text, wait_for, wait_until_idle
 
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 25
-
-
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def open_app(page, url):
-    page.goto(url)
-    button(page, "train_button").wait_for(timeout=30_000)
-    wait_until_idle(page)
-
-
-def set_number(page, key, value):
-    field = page.locator(f".st-key-{key} input")
-    field.fill(str(value))
-    field.press("Enter")
-    wait_until_idle(page)
 
 
 def epoch_shown(page):
     text = page.locator("[data-testid=stProgress]").inner_text()
     return float(re.search(r"Epoch ([\d.]+)", text).group(1))
-
-
-def wait_for(condition, timeout=20.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def test_train_live_stop_resume_then_generate(server, page):
@@ -165,8 +121,7 @@ def test_another_page_pauses_training_visibly_and_it_continues_on_return(server,
 def test_two_sessions_training_at_once_never_see_each_other(server, browser):
     pages = []
     for text in ("aaaa bbbb aaaa bbbb " * 30, "xyz xyz zyx zyx " * 40):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
+        page = new_page(browser)
         open_app(page, server)
         type_text(page, text)
         set_number(page, "epochs", 40)

@@ -2,10 +2,7 @@
 
 from urllib.parse import urlencode
 
-import pytest
-
-from browser import button, chromium, streamlit_server, wait_until_idle
-from test_browser import open_app, set_number, wait_for
+from browser import button, new_page, open_app, set_number, train_to_the_end, wait_for, wait_until_idle
 
 PRESENTER = {
     "preset": "help!",
@@ -20,28 +17,6 @@ PRESENTER = {
     "seed": 7,
     "locked": "text,cell,hidden_size,seq_len,batch_size,optimizer,lr,val_fraction,seed",
 }
-
-
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-def new_page(browser):
-    return browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-
-
-def train_to_the_end(page):
-    button(page, "train_button").click()
-    button(page, "resume_button").wait_for(timeout=60_000)
-    wait_until_idle(page)
 
 
 def curve(page):
