@@ -67,9 +67,14 @@ def kept_runs():
     return st.session_state.setdefault("kept_runs", [])
 
 
-def keep_current_run(name=None):
+def deleted_runs():
+    """{run_id: progress} of the kept runs the user deleted (pages.runs.delete)."""
+    return st.session_state.setdefault("deleted_runs", {})
+
+
+def keep_current_run():
     """Keep (or refresh) the current run among the kept runs once it has stopped or finished."""
-    dropped = runs.keep(kept_runs(), current_run(), Caps.from_environment().runs_kept, name)
+    dropped = runs.keep(kept_runs(), current_run(), Caps.from_environment().runs_kept, deleted=deleted_runs())
     if dropped:
         st.toast(f"Kept runs are limited to {Caps.from_environment().runs_kept}: the oldest, {', '.join(dropped)}, was dropped.")
 

@@ -109,7 +109,7 @@ def manage(records):
                 except ValueError as error:
                     st.error(str(error))
             if delete.button("Delete", key="delete_button"):
-                records.remove(record)
+                runs.delete(records, record, common.deleted_runs())
                 st.rerun()
             st.download_button("Export all runs (.zip)", data=lambda: runs.export_bytes(records), file_name="char-rnn-runs.zip", mime="application/zip", on_click="ignore", key="export_runs")
         st.file_uploader("Import runs (.zip)", type=["zip"], key="runs_upload", on_change=_import_runs, max_upload_size=Caps.from_environment().upload_mb)

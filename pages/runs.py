@@ -21,6 +21,7 @@ class RunRecord:
     summary: dict  # epochs, train_bpc, val_bpc, seconds, chars_per_sec, status
     model: object
     vocab: object
+    progress: tuple = None  # (epochs, window, status) of the run when recorded; None when imported
 
     def metadata(self):
         """JSON-friendly everything but the model, for export."""
@@ -65,23 +66,34 @@ def record_of(run, name):
         },
         model=model,
         vocab=run.vocab,
+        progress=progress_of(run),
     )
+
+
+def progress_of(run):
+    """Where a run stands: a record made at the same progress needs no remaking."""
+    return (run.epoch, run.trainer.window, run.status)
 
 
 def default_name(settings):
     return f"{CELL_NAMES[settings.cell]} H={settings.hidden_size} lr={settings.lr:g}"
 
 
-def keep(records, run, limit, name=None):
+def keep(records, run, limit, name=None, deleted=None):
     """Add or refresh `run`'s record in `records` (a list, oldest first), keeping at most `limit`.
 
-    Returns the names of records dropped to make room.
+    A run whose record was deleted (`deleted`: {run_id: progress}, see `delete`) comes back only
+    once it has trained further. Returns the names of records dropped to make room.
     """
     if run is None or run.training or run.epoch == 0:
         return []
+    progress = progress_of(run)
+    if deleted and deleted.get(run.run_id) == progress:
+        return []
     for index, record in enumerate(records):
         if record.run_id == run.run_id:
-            records[index] = record_of(run, record.name)
+            if record.progress != progress:
+                records[index] = record_of(run, record.name)
             return []
     records.append(record_of(run, unique_name(records, name or default_name(run.settings))))
     dropped = records[: max(0, len(records) - limit)]
@@ -94,6 +106,12 @@ def unique_name(records, name):
     if name not in names:
         return name
     return next(f"{name} ({number})" for number in range(2, len(names) + 2) if f"{name} ({number})" not in names)
+
+
+def delete(records, record, deleted):
+    """Remove a record, noting in `deleted` where its run stood so that it is not kept again as it is."""
+    records.remove(record)
+    deleted[record.run_id] = record.progress
 
 
 def rename(records, record, new_name):

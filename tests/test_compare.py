@@ -68,6 +68,21 @@ def test_rename_delete_and_a_taken_name(two_runs):
     assert not at.exception
 
 
+def test_the_current_run_once_deleted_stays_deleted_until_it_trains_again(two_runs):
+    at = two_runs
+    current = at.session_state["run"]
+    at.selectbox(key="manage_run").select("RNN H=100 lr=0.05").run()
+    at.button(key="delete_button").click().run()
+    at.switch_page("pages/train.py").run()
+    at.switch_page(COMPARE).run()
+    assert [r.name for r in at.session_state["kept_runs"]] == ["RNN H=100 lr=0.1"]
+    current.resume(epochs=5)  # it trains further: kept again
+    at.switch_page("pages/train.py").run()
+    train_until_done(at)
+    assert [r.name for r in at.session_state["kept_runs"]] == ["RNN H=100 lr=0.1", "RNN H=100 lr=0.05"]
+    assert at.session_state["kept_runs"][1].summary["epochs"] == 305
+
+
 def test_export_then_import_restores_every_run_and_a_bad_file_changes_nothing(two_runs):
     from pages import runs
 
