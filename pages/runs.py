@@ -116,12 +116,12 @@ def delete(records, record, deleted):
 
 def rename(records, record, new_name):
     """Rename a record; raise ValueError for an empty or taken name."""
-    new_name = new_name.strip()
+    new_name = new_name.strip()[:80].rstrip()
     if not new_name:
         raise ValueError("A run needs a name.")
     if any(other.name == new_name for other in records if other is not record):
         raise ValueError(f"Another run is already called {new_name!r}.")
-    record.name = new_name[:80]
+    record.name = new_name
 
 
 def differing_settings(records):
@@ -202,8 +202,10 @@ def _record_from(checkpoint, run_id, existing):
     settings = Settings(**metadata["settings"]).check()
     curves = {key: _points(metadata[key]) for key in ("curve", "seconds_curve")}
     summary = {key: metadata["summary"][key] for key in ("epochs", "train_bpc", "val_bpc", "seconds", "chars_per_sec", "status")}
-    for key in ("epochs", "train_bpc", "seconds", "chars_per_sec"):
-        if not isinstance(summary[key], (int, float)) or not math.isfinite(summary[key]):
+    for key in ("epochs", "train_bpc", "val_bpc", "seconds", "chars_per_sec"):
+        if key == "val_bpc" and summary[key] is None:
+            continue  # a run without validation
+        if isinstance(summary[key], bool) or not isinstance(summary[key], (int, float)) or not math.isfinite(summary[key]):
             raise ValueError(f"summary {key} is not a number")
     if checkpoint.model.cell_name != settings.cell or checkpoint.model.hidden_size != settings.hidden_size:
         raise ValueError("the model does not match its settings")

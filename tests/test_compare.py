@@ -5,7 +5,7 @@ import zipfile
 
 import pytest
 
-from rnn_core import load_many
+from rnn_core import collection_to_bytes, load_many
 from test_app import app, set_help_task, train_until_done
 
 COMPARE = "pages/compare.py"
@@ -59,6 +59,9 @@ def test_rename_delete_and_a_taken_name(two_runs):
     at.text_input(key=f"rename_{record.run_id}").set_value("RNN H=100 lr=0.1").run()
     at.button(key="rename_button").click().run()
     assert "already called" in " ".join(element.value for element in at.error)
+    at.text_input(key=f"rename_{record.run_id}").set_value("RNN H=100 lr=0.1" + " " * 70 + "x").run()
+    at.button(key="rename_button").click().run()
+    assert "already called" in " ".join(element.value for element in at.error)  # the same name once cut to 80
     at.text_input(key=f"rename_{record.run_id}").set_value("slow").run()
     at.button(key="rename_button").click().run()
     assert [r.name for r in at.session_state["kept_runs"]] == ["RNN H=100 lr=0.1", "slow"]
@@ -106,6 +109,12 @@ def test_export_then_import_restores_every_run_and_a_bad_file_changes_nothing(tw
         with pytest.raises(ValueError, match="Nothing was changed"):
             runs.import_records(bad, fresh, limit=12)
         assert fresh == before
+    checkpoints = load_many(io.BytesIO(data))
+    checkpoints[0].metadata["summary"]["val_bpc"] = "oops"  # would break the results table on every visit
+    tampered = collection_to_bytes([(c.model, c.vocab, c.metadata) for c in checkpoints])
+    with pytest.raises(ValueError, match="val_bpc"):
+        runs.import_records(tampered, fresh, limit=12)
+    assert fresh == before
     with pytest.raises(ValueError, match="keeps up to 3"):
         runs.import_records(data, fresh, limit=3)
     assert fresh == before
