@@ -127,16 +127,12 @@ class Trainer:
         self.val_windows = evaluation_windows(self._val_ids, self.seq_len, self.batch_size) if len(self._val_ids) else []
 
     def __getstate__(self):
-        # Windows are views of the streams; pickled, each would become a copy of its own. The
-        # last good parameters are rewritten before every step, so the current ones stand in.
-        skipped = ("train_windows", "val_windows", "_good_params", "_good_optimizer")
-        return {key: value for key, value in self.__dict__.items() if key not in skipped}
+        # Windows are views of the streams; pickled, each would become a copy of its own.
+        return {key: value for key, value in self.__dict__.items() if key not in ("train_windows", "val_windows")}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._make_windows()
-        self._good_params = self.model.flat_params.copy()
-        self._good_optimizer = self._copy_optimizer_state()
 
     @property
     def steps_per_epoch(self):

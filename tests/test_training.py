@@ -163,6 +163,17 @@ def test_stepping_in_detail_through_an_epoch_equals_training_it():
     assert details["update_norms"]["Wh0"] == pytest.approx(float(np.linalg.norm(details["updates"]["Wh0"])))
 
 
+def test_a_pickled_trainer_that_diverges_at_once_restores_the_parameters_before_its_last_step():
+    # A worker's piece can diverge on its first step: the copy must still know the last good values.
+    model, trainer = make_trainer(cell="rnn", optimizer="sgd", lr=1e9, clip=0)
+    trainer.step()  # blows the parameters up; the loss check catches it at the next step
+    good = trainer._good_params.copy()
+    trainer = pickle.loads(pickle.dumps(trainer))
+    with pytest.raises(DivergenceError):
+        trainer.step()
+    np.testing.assert_array_equal(trainer.model.flat_params, good)
+
+
 def test_a_copy_reusing_an_earlier_copys_arrays_trains_the_same():
     _, straight = make_trainer(cell="lstm")
     straight.train(2)
