@@ -5,9 +5,12 @@ shapes the stored configuration implies, so a corrupt, foreign, tampered or over
 refused with a CheckpointError before anything large is read.
 """
 
+import contextlib
 import io
 import json
+import lzma
 import zipfile
+import zlib
 from typing import NamedTuple
 
 import numpy as np
@@ -106,15 +109,25 @@ def load(file):
 
     Raises CheckpointError for anything that is not a valid checkpoint of this format.
     """
+    with _refused_as("it is not a valid model file"), zipfile.ZipFile(file) as archive:
+        return _load(archive)
+
+
+# What reading a damaged or crafted zip can raise, besides CheckpointError.
+_READ_ERRORS = (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError, OverflowError, UnicodeError, RuntimeError, NotImplementedError, zlib.error, lzma.LZMAError)
+
+
+@contextlib.contextmanager
+def _refused_as(message):
+    """Turn whatever a bad file raises into CheckpointError(message and the cause)."""
     try:
-        with zipfile.ZipFile(file) as archive:
-            return _load(archive)
+        yield
     except CheckpointError:
         raise
     except FileNotFoundError:
         raise CheckpointError("the file does not exist") from None
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError, OverflowError, UnicodeError) as error:
-        raise CheckpointError(f"it is not a valid model file ({type(error).__name__}: {error})") from None
+    except _READ_ERRORS as error:
+        raise CheckpointError(f"{message} ({type(error).__name__}: {error})") from None
 
 
 def _load(archive):
@@ -176,28 +189,23 @@ def load_many(file, max_bytes=1 << 30):
     Refuses the whole file with CheckpointError if any checkpoint in it is bad, so a caller
     adds all of them or none; `max_bytes` bounds what the members may hold unpacked.
     """
-    try:
-        with zipfile.ZipFile(file) as archive:
-            members = archive.infolist()
-            if not members or any(not member.filename.endswith(".npz") for member in members):
-                raise CheckpointError("it is not a collection of runs of this app")
-            if len(members) > MAX_MEMBERS:
-                raise CheckpointError(f"it holds {len(members)} runs; at most {MAX_MEMBERS} can be read")
-            if sum(member.file_size for member in members) > max_bytes:
-                raise CheckpointError(f"its runs would take more than {max_bytes >> 20} MB")
-            checkpoints = []
-            for member in members:
-                try:
-                    checkpoints.append(load(io.BytesIO(archive.read(member))))
-                except CheckpointError as error:
-                    raise CheckpointError(f"run {len(checkpoints) + 1} ({member.filename}): {error}") from None
-            return checkpoints
-    except CheckpointError:
-        raise
-    except FileNotFoundError:
-        raise CheckpointError("the file does not exist") from None
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError) as error:
-        raise CheckpointError(f"it is not a valid collection of runs ({type(error).__name__}: {error})") from None
+    with _refused_as("it is not a valid collection of runs"), zipfile.ZipFile(file) as archive:
+        members = archive.infolist()
+        if not members or any(not member.filename.endswith(".npz") for member in members):
+            raise CheckpointError("it is not a collection of runs of this app")
+        if any(member.compress_type != zipfile.ZIP_STORED for member in members):
+            raise CheckpointError("its runs are compressed; this app writes them stored")  # no small file unpacks huge
+        if len(members) > MAX_MEMBERS:
+            raise CheckpointError(f"it holds {len(members)} runs; at most {MAX_MEMBERS} can be read")
+        if sum(member.file_size for member in members) > max_bytes:
+            raise CheckpointError(f"its runs would take more than {max_bytes >> 20} MB")
+        checkpoints = []
+        for member in members:
+            try:
+                checkpoints.append(load(io.BytesIO(archive.read(member))))
+            except CheckpointError as error:
+                raise CheckpointError(f"run {len(checkpoints) + 1} ({member.filename}): {error}") from None
+        return checkpoints
 
 
 def collection_to_bytes(checkpoints):

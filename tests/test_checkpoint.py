@@ -160,3 +160,26 @@ def test_a_collection_too_large_unpacked_is_refused_before_reading(saved):
     content = collection_to_bytes([load(path)] * 3)
     with pytest.raises(CheckpointError, match="more than"):
         load_many(io.BytesIO(content), max_bytes=2 * path.stat().st_size)
+
+
+def test_a_damaged_compressed_entry_is_refused_not_raised(saved):
+    path, _, _ = saved
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            target.writestr(member.filename, source.read(member))
+    content = bytearray(buffer.getvalue())
+    start = content.index(b"param.") + 200  # inside a compressed weight array
+    content[start : start + 64] = bytes(64)
+    with pytest.raises(CheckpointError, match="not a valid model file"):
+        load(io.BytesIO(bytes(content)))
+
+
+def test_a_collection_of_compressed_runs_is_refused_before_unpacking(saved):
+    path, _, _ = saved
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("checkpoint_000.npz", bytes(50 << 20))  # 50 MB of zeros packs into kilobytes
+    assert len(buffer.getvalue()) < 1 << 20
+    with pytest.raises(CheckpointError, match="compressed"):
+        load_many(io.BytesIO(buffer.getvalue()))
