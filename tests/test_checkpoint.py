@@ -169,8 +169,11 @@ def test_a_damaged_compressed_entry_is_refused_not_raised(saved):
         for member in source.infolist():
             target.writestr(member.filename, source.read(member))
     content = bytearray(buffer.getvalue())
-    start = content.index(b"param.") + 200  # inside a compressed weight array
-    content[start : start + 64] = bytes(64)
+    with zipfile.ZipFile(io.BytesIO(bytes(content))) as archive:
+        member = next(info for info in archive.infolist() if info.filename.startswith("param."))
+    name_length, extra_length = int.from_bytes(content[member.header_offset + 26 : member.header_offset + 28], "little"), int.from_bytes(content[member.header_offset + 28 : member.header_offset + 30], "little")
+    start = member.header_offset + 30 + name_length + extra_length  # the weights' deflate stream
+    content[start : start + 8] = b"\xff" * 8  # an invalid block type: inflating it fails
     with pytest.raises(CheckpointError, match="not a valid model file"):
         load(io.BytesIO(bytes(content)))
 
