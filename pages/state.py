@@ -181,20 +181,20 @@ class TrainingRun:
         if self.status == "training":
             self.status = "stopped"
 
-    def resume(self, epochs=None, lr=None, clip=None):
-        """Continue the same run, to `epochs` in all or, when already there, for that many more."""
-        with self._advancing:  # a piece still in flight would bring back the old settings
-            self._resume(epochs, lr, clip)
+    def resume(self, epochs=None, lr=None, clip=None, caps=None):
+        """Continue the same run, to `epochs` in all or, when already there, for that many more.
 
-    def _resume(self, epochs, lr, clip):
-        epochs = epochs or self.target_epochs
-        self.target_epochs = epochs if epochs > self.epoch else self.epoch + epochs
-        if lr is not None:
-            self.trainer.optimizer.lr = lr
-        if clip is not None:
-            self.trainer.clip = clip
-        self.message = ""
-        self.status = "training"
+        The run's settings take the new target, learning rate and clip; ValueError if they pass a cap.
+        """
+        with self._advancing:  # a piece still in flight would bring back the old settings
+            epochs = epochs or self.target_epochs
+            target = epochs if epochs > self.epoch else self.epoch + epochs
+            settings = replace(self.settings, epochs=target, lr=self.settings.lr if lr is None else lr, clip=self.settings.clip if clip is None else clip)
+            check_caps(self.text, settings.check(), caps or Caps.from_environment())
+            self.settings, self.target_epochs = settings, target
+            self.trainer.optimizer.lr, self.trainer.clip = settings.lr, settings.clip
+            self.message = ""
+            self.status = "training"
 
     def step_in_detail(self):
         """One training step here, not in a worker, with its numbers (Trainer.step_in_detail).
@@ -232,27 +232,40 @@ class TrainingRun:
         deadline = time.perf_counter() + seconds
         piece = self._start_piece(deadline, redraw_every)
         while piece is not None:
-            started, result = piece
-            try:
-                trainer, outcome, message = result()
-            except workers.WorkerLost as error:
-                self.status, self.message = "stopped", str(error)
+            outcome = self._land(piece)
+            if outcome is None:
                 return
-            with self.lock:
-                self.trainer = trainer
-                self.train_seconds += time.perf_counter() - started
-                if outcome == "diverged":
-                    self.status, self.message = "diverged", message.capitalize()
-                    return
-                if outcome in ("done", "stopped") and self.status == "training":
-                    self.status = outcome
             # the next piece trains while this one's sample and redraw are made
             piece = self._start_piece(deadline, redraw_every) if self.status == "training" else None
             if outcome != "time" or time.perf_counter() - self._sampled_at >= SAMPLE_EVERY_SECONDS:
                 with self.lock:
                     self._take_sample()
             if redraw is not None and piece is not None:
-                redraw()
+                try:
+                    redraw()
+                except BaseException:
+                    # Stop, another page or a closed tab end the page's run here: keep the piece
+                    # already sent, and free its worker before the training slot goes
+                    self._land(piece)
+                    raise
+
+    def _land(self, piece):
+        """Wait for a piece and swap its trainer in. Its outcome, or None when the run ended in an error."""
+        started, result = piece
+        try:
+            trainer, outcome, message = result()
+        except workers.WorkerLost as error:
+            self.status, self.message = "stopped", str(error)
+            return None
+        with self.lock:
+            self.trainer = trainer
+            self.train_seconds += time.perf_counter() - started
+            if outcome == "diverged":
+                self.status, self.message = "diverged", message.capitalize()
+                return None
+            if outcome in ("done", "stopped") and self.status == "training":
+                self.status = outcome
+        return outcome
 
     def _start_piece(self, deadline, redraw_every):
         """(start time, result function) of the next piece, or None when the slice is over."""

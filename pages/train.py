@@ -204,8 +204,13 @@ def controls(run, text, settings, preset):
             st.rerun()
     if run is not None and run.status in ("stopped", "done", "diverged"):
         if columns[1].button("Resume", key="resume_button", width="stretch", help="Continue the same run (same model, optimiser state and curve)."):
-            run.resume(settings.epochs, lr=settings.lr, clip=settings.clip)
-            st.rerun()
+            try:
+                run.resume(settings.epochs, lr=settings.lr, clip=settings.clip)
+            except ValueError as error:
+                st.session_state["train_error"] = str(error)
+            else:
+                st.session_state["train_error"] = None
+                st.rerun()
     if run is not None or st.session_state.get("loaded_model") is not None:
         if columns[2].button("Reset", key="reset_button", width="stretch", help="Forget the model and its curve."):
             common.set_run(None)

@@ -122,3 +122,35 @@ def test_a_presenter_link_locks_the_named_settings_with_its_values_or_the_defaul
     locked, text_locked, refused = locked_from_link({"locked": "all", "hidden_size": "5000"})
     assert "hidden_size" not in locked and refused == ["hidden_size"] and len(locked) == len(Settings.__dataclass_fields__) - 1
     assert locked_from_link({}) == ({}, False, [])
+
+
+def test_a_page_run_ended_at_a_redraw_keeps_the_piece_already_sent():
+    run = TrainingRun(preset_text("rhyme"), Settings(epochs=5000))
+    run.start()
+
+    class PageRunEnded(BaseException):  # like Streamlit's StopException on Stop or a closed tab
+        pass
+
+    at_redraw = []
+
+    def redraw():
+        at_redraw.append(run.trainer.epoch_fraction)
+        raise PageRunEnded
+
+    with pytest.raises(PageRunEnded):
+        run.advance(3.0, redraw=redraw, redraw_every=0.3)
+    assert run.trainer.epoch_fraction > at_redraw[0]  # the next piece, sent before the redraw, landed
+
+
+def test_resume_takes_the_new_settings_and_is_held_to_the_caps():
+    from pages.limits import Caps
+
+    run = TrainingRun(preset_text("help"), Settings(cell="rnn", seq_len=4, batch_size=1, val_fraction=0.0, epochs=5))
+    run.start()
+    run.advance(5)
+    with pytest.raises(ValueError, match="epochs"):
+        run.resume(epochs=5000, caps=Caps(training_chars=1000))
+    assert run.target_epochs == 5 and run.status == "done"  # unchanged
+    run.resume(epochs=8, lr=0.01, clip=2.0)
+    assert (run.settings.epochs, run.settings.lr, run.settings.clip) == (8, 0.01, 2.0)
+    assert run.trainer.optimizer.lr == 0.01 and run.trainer.clip == 2.0
