@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from pages import common
-from pages.step_view import show_step
 from pages.limits import Caps
 from pages.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_text
 from pages.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label, link_value, locked_from_link
@@ -235,8 +234,11 @@ def controls(run, text, settings, preset):
 
 def step_mode(run, text, settings, preset):
     """One training step at a time, opened up; for short texts."""
-    if len(text) > STEP_MODE_MAX_CHARS:
-        st.warning(f"Step mode is for short texts (up to {STEP_MODE_MAX_CHARS:,} characters); this one has {len(text):,}. Pick a shorter text, such as help!.")
+    from pages.step_view import show_step  # pandas and the step's charts load only for Step mode
+
+    stepped_text = text if run is None else run.text  # a step continues the current run
+    if len(stepped_text) > STEP_MODE_MAX_CHARS:
+        st.warning(f"Step mode is for short texts (up to {STEP_MODE_MAX_CHARS:,} characters); this one has {len(stepped_text):,}. Pick a shorter text, such as help!.")
         return
     if run is not None and run.training:
         st.info("Stop training to take steps one at a time.")
@@ -344,7 +346,6 @@ with right:
     controls(run, text, settings, preset)
     if st.session_state.get("train_error"):
         st.error(st.session_state["train_error"])
-    run = common.current_run()
     if not presenting and st.toggle("Step mode", key="step_mode", help="Train one step at a time and see its predictions, losses, gradients through time and updates."):
         step_mode(run, text, settings, preset)
     run = common.current_run()
