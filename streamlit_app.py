@@ -25,5 +25,5 @@ pages = [
 page = st.navigation(pages)
 if page.url_path != train_page.url_path:
     training_status_sidebar()
+collect_garbage_now_and_then()  # before the page: a page's run can end early (Stop, st.rerun)
 page.run()
-collect_garbage_now_and_then()
