@@ -87,22 +87,25 @@ def start_piece(run_id, trainer, epochs, max_seconds):
     redraw; `trainer` itself is never touched. Starting or waiting raises WorkerLost if a
     worker died.
     """
+    pool = _pool_of_workers()
     try:
-        future = _pool_of_workers().submit(_train_piece, run_id, trainer, epochs, max_seconds)
+        future = pool.submit(_train_piece, run_id, trainer, epochs, max_seconds)
     except BrokenProcessPool:
-        raise _lost() from None
+        raise _lost(pool) from None
 
     def result():
         try:
             return future.result()
         except BrokenProcessPool:
-            raise _lost() from None
+            raise _lost(pool) from None
 
     return result
 
 
-def _lost():
+def _lost(pool):
     global _pool
     with _pool_lock:
-        _pool = None  # the next piece starts fresh workers
+        if _pool is pool:  # a late failure of an old pool leaves its healthy successor alone
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
     return WorkerLost("The training process stopped unexpectedly. Your model is as it was a moment before: press Resume to go on.")
