@@ -74,7 +74,12 @@ def deleted_runs():
 
 def keep_current_run():
     """Keep (or refresh) the current run among the kept runs once it has stopped or finished."""
-    dropped = runs.keep(kept_runs(), current_run(), Caps.from_environment().runs_kept, deleted=deleted_runs())
+    keep_run(current_run())
+
+
+def keep_run(run, name=None):
+    """Keep (or refresh) a stopped or finished run among the kept runs, saying so if the oldest had to go."""
+    dropped = runs.keep(kept_runs(), run, Caps.from_environment().runs_kept, name, deleted_runs())
     if dropped:
         st.toast(f"Kept runs are limited to {Caps.from_environment().runs_kept}: the oldest, {', '.join(dropped)}, was dropped.")
 

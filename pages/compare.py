@@ -14,10 +14,16 @@ LESSON_SECONDS = 8.0  # each variant of a lesson trains this long at most, or to
 
 
 def train_settings():
-    """The text, preset and settings the Train page holds (its defaults before a first visit)."""
+    """The text, preset and settings the Train page holds (its defaults before a first visit),
+    with what a presenter link locked."""
     values = {name: st.session_state[name] for name in SETTING_NAMES if name in st.session_state}
-    preset = st.session_state.get("preset", DEFAULT_PRESET)
-    text = st.session_state.get("text") or (preset_text(preset) if preset != CUSTOM else "")
+    locked, text_locked, _ = st.session_state.get("locked", ({}, False, []))
+    values.update(locked)
+    if text_locked and "locked_text" in st.session_state:
+        text, preset = st.session_state["locked_text"]
+    else:
+        preset = st.session_state.get("preset", DEFAULT_PRESET)
+        text = st.session_state.get("text") or (preset_text(preset) if preset != CUSTOM else "")
     return text, Settings(**values), None if preset == CUSTOM else preset
 
 
@@ -31,7 +37,7 @@ def run_lesson(lesson):
         return
     st.session_state["compare_error"] = None
     progress = st.progress(0.0, text=f"{title}: starting")
-    names = []
+    problems = []
     for index, (name, run) in enumerate(variants):
         run.start()
         deadline = time.monotonic() + LESSON_SECONDS
@@ -40,13 +46,14 @@ def run_lesson(lesson):
             done = (index + min(run.trainer.epoch_fraction / run.target_epochs, 1.0)) / len(variants)
             progress.progress(done, text=f"{title}: training {name}, epoch {run.trainer.epoch_fraction:.1f}")
         run.stop()
-        if run.epoch == 0:
-            st.session_state["compare_error"] = f"{name} did not finish an epoch in {LESSON_SECONDS:g} s: use a shorter text or smaller settings on the Train page."
-            continue
-        full_name = runs.unique_name(common.kept_runs(), f"{title}: {name}")
-        runs.keep(common.kept_runs(), run, Caps.from_environment().runs_kept, full_name)
-        names.append(full_name)
-    st.session_state["compare_selected"] = [name for name in names if name in {record.name for record in common.kept_runs()}]
+        if run.status == "diverged":
+            problems.append(f"{name}: {run.message}")
+        elif run.epoch == 0:
+            problems.append(f"{name} did not finish an epoch in {LESSON_SECONDS:g} s: use a shorter text or smaller settings on the Train page.")
+        common.keep_run(run, f"{title}: {name}")
+    st.session_state["compare_error"] = " ".join(problems) or None
+    lesson_ids = {run.run_id for _, run in variants}
+    st.session_state["compare_selected"] = [record.name for record in common.kept_runs() if record.run_id in lesson_ids]
     st.rerun()
 
 

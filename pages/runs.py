@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, replace
 
 from pages.presets import PRESETS
-from pages.state import CELL_NAMES, SETTING_NAMES, Settings, TrainingRun, label, new_run_id
+from pages.state import CELL_NAMES, SETTING_NAMES, Settings, TrainingRun, label, link_value, new_run_id
 from rnn_core import CheckpointError, UnknownCharactersError, collection_to_bytes, load_many, sample
 
 @dataclass
@@ -141,9 +141,7 @@ def settings_rows(records):
 
 
 def _shown(name, value):
-    if name == "cell":
-        return CELL_NAMES[value]
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{value:g}" if isinstance(value, float) else link_value(name, value)
 
 
 def summary_rows(records):

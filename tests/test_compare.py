@@ -138,3 +138,13 @@ def test_runs_kept_are_capped(monkeypatch):
     at.button(key="lesson_cells").click().run()
     assert [record.name for record in at.session_state["kept_runs"]] == ["RNN vs LSTM vs GRU: LSTM", "RNN vs LSTM vs GRU: GRU"]
     assert not at.exception
+
+
+def test_a_lesson_keeps_what_a_presenter_link_locked():
+    at = app({"preset": "help!", "locked": "text,hidden_size,cell", "hidden_size": "16", "cell": "RNN", "seq_len": "4", "batch_size": "1", "epochs": "20", "val_fraction": "0.0"})
+    at.switch_page(COMPARE).run()
+    at.button(key="lesson_lr").click().run()
+    assert not at.exception
+    records = at.session_state["kept_runs"]
+    assert len(records) == 3 and {record.settings.hidden_size for record in records} == {16}
+    assert {record.text_label for record in records} == {"help!"}
