@@ -2,6 +2,7 @@
 time from Python's own standard library (so nothing is downloaded)."""
 
 import contextlib
+import functools
 import inspect
 import io
 import textwrap
@@ -41,6 +42,7 @@ DEFAULT_PRESET = "rhyme"
 CUSTOM = "custom"
 
 
+@functools.cache  # read once per server: pages ask for it on every edit of the text
 def preset_text(key):
     """The text of a preset by key; KeyError for an unknown key."""
     return PRESETS[key][1]()
