@@ -96,7 +96,11 @@ def samples(selected):
     left, right = st.columns([3, 1])
     prime = left.text_input("Prime", value=selected[0].vocab.chars[0] if selected else "", key="compare_prime", max_chars=200)
     seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="compare_seed")
-    for name, text in runs.samples(selected, prime, int(seed)).items():
+    key = (tuple((record.run_id, record.name, record.progress) for record in selected), prime, int(seed))
+    cached = st.session_state.get("compare_samples")
+    if cached is None or cached[0] != key:  # sampling every run again on each click of the page costs seconds
+        cached = st.session_state["compare_samples"] = (key, runs.samples(selected, prime, int(seed)))
+    for name, text in cached[1].items():
         st.markdown(f"**{name}**")
         st.code(text, language=None, wrap_lines=True)
 
