@@ -89,8 +89,6 @@ def run_room(room, visitors, url, server, sessions, epochs, timeout):
     time.sleep(SESSION_TTL + 5)  # the server forgets closed tabs' sessions after their TTL
     after_close = process_usage(server.pid)[0]
     idle.context.close()
-    latencies.sort()
-    responses.sort()
     return {
         "completed": len(done) - errors,
         "seconds": seconds,
