@@ -132,9 +132,11 @@ def set_number(page, key, value):
     wait_until_idle(page)
 
 
-def train_to_the_end(page, timeout=60_000):
-    """Press Train and wait until the run is over (Resume appears)."""
+def train_to_the_end(page, timeout=60_000, from_scratch=False):
+    """Press Train (and confirm, from_scratch, that the model trained before goes) and wait until the run is over."""
     button(page, "train_button").click()
+    if from_scratch:
+        button(page, "confirm_button").click()
     button(page, "resume_button").wait_for(timeout=timeout)
     wait_until_idle(page)
 
@@ -153,9 +155,23 @@ def button(page, key):
     return page.locator(f".st-key-{key} button").filter(visible=True).first  # a replaced one can linger, hidden
 
 
+def chart_traces(page):
+    """The first chart's traces as the browser holds them: [{"name", "x", "y"}], [] without a chart."""
+    return page.evaluate(
+        "() => { const plot = document.querySelector('.js-plotly-plot');"
+        " return plot && plot.data ? plot.data.map(t => ({name: t.name, x: Array.from(t.x), y: Array.from(t.y)})) : []; }"
+    )
+
+
 def chart_points(page):
     """How many points the loss chart's train curve holds, or 0 without a chart."""
-    return page.evaluate("() => { const plot = document.querySelector('.js-plotly-plot'); return plot && plot.data && plot.data.length ? plot.data[0].x.length : 0; }")
+    traces = chart_traces(page)
+    return len(traces[0]["x"]) if traces else 0
+
+
+def last_sample(page):
+    """The newest code block on the page: on Train, the latest sample."""
+    return page.locator("[data-testid=stCode]").last.inner_text()
 
 
 def process_tree_usage(pid):

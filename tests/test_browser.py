@@ -3,7 +3,7 @@
 import re
 import time
 
-from browser import button, chart_points, new_page, open_app, set_number, type_text, wait_for, wait_until_idle
+from browser import button, chart_points, last_sample, new_page, open_app, set_number, type_text, wait_for, wait_until_idle
 
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 25
 
@@ -131,7 +131,7 @@ def test_two_sessions_training_at_once_never_see_each_other(server, browser):
     for page in pages:
         button(page, "resume_button").wait_for(timeout=60_000)
         wait_until_idle(page)
-    samples = [page.locator("[data-testid=stCode]").last.inner_text() for page in pages]  # the latest sample
+    samples = [last_sample(page) for page in pages]
     assert set(samples[0]) <= set("ab \n") and set(samples[1]) <= set("xyz \n"), samples
     assert pages[0].locator(".st-key-text textarea").input_value().startswith("aaaa")
     assert pages[1].locator(".st-key-text textarea").input_value().startswith("xyz")

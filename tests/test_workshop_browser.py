@@ -2,7 +2,7 @@
 
 from urllib.parse import urlencode
 
-from browser import button, new_page, open_app, set_number, train_to_the_end, wait_for, wait_until_idle
+from browser import chart_traces, last_sample, new_page, open_app, set_number, train_to_the_end, wait_for, wait_until_idle
 
 PRESENTER = {
     "preset": "help!",
@@ -20,12 +20,9 @@ PRESENTER = {
 
 
 def curve(page):
-    """The loss chart's train curve as the browser holds it: (xs, ys)."""
-    return page.evaluate("() => { const d = document.querySelector('.js-plotly-plot').data[0]; return [Array.from(d.x), Array.from(d.y)]; }")
-
-
-def last_sample(page):
-    return page.locator("[data-testid=stCode]").last.inner_text()
+    """The loss chart's train curve: (xs, ys)."""
+    train = chart_traces(page)[0]
+    return train["x"], train["y"]
 
 
 def test_two_attendees_of_one_presenter_link_get_the_same_run_bit_for_bit(server, browser):
@@ -46,10 +43,7 @@ def test_two_attendees_of_one_presenter_link_get_the_same_run_bit_for_bit(server
     # one attendee changes a setting the presenter left open and trains again: the other is untouched
     before = curve(second)
     set_number(first, "epochs", 80)
-    button(first, "train_button").click()
-    button(first, "confirm_button").click()
-    button(first, "resume_button").wait_for(timeout=60_000)
-    wait_until_idle(first)
+    train_to_the_end(first, from_scratch=True)
     assert curve(first)[0][-1] == 80
     assert curve(second) == before and second.locator(".st-key-epochs input").input_value() == "60"
     for page in (first, second):
@@ -62,17 +56,12 @@ def test_compare_overlays_two_runs(server, browser):
     open_app(page, f"{server}/?{urlencode(settings)}")
     train_to_the_end(page)
     set_number(page, "lr", 0.05)
-    button(page, "train_button").click()
-    button(page, "confirm_button").click()
-    button(page, "resume_button").wait_for(timeout=60_000)
-    wait_until_idle(page)
+    train_to_the_end(page, from_scratch=True)
 
     page.get_by_role("link", name="Compare").click()
     page.get_by_role("heading", name="Compare runs").wait_for(timeout=30_000)
     wait_until_idle(page)
-    traces = "() => { const plot = document.querySelector('.js-plotly-plot'); return plot && plot.data ? plot.data.length : 0; }"
-    assert wait_for(lambda: page.evaluate(traces) == 2)
-    names = page.evaluate("() => document.querySelector('.js-plotly-plot').data.map(trace => trace.name)")
-    assert names == ["RNN H=32 lr=0.1", "RNN H=32 lr=0.05"]
+    assert wait_for(lambda: len(chart_traces(page)) == 2)
+    assert [trace["name"] for trace in chart_traces(page)] == ["RNN H=32 lr=0.1", "RNN H=32 lr=0.05"]
     assert "Highlighted: the settings that differ" in page.locator("[data-testid=stMain]").inner_text()
     page.context.close()
