@@ -22,15 +22,16 @@ _last_collection = {"at": time.monotonic()}
 _collection_lock = threading.Lock()
 
 
-def link_parameters():
+def link_parameters(text_keys=("text",)):
     """The link's parameters, read before any widget; values no setting could have are dropped.
 
-    A 400-digit number crashes Streamlit's widget seeding (OverflowError), so overlong values are
-    removed from the parameters the widgets are seeded from. st.query_params does not reach those:
-    this is how Streamlit itself refreshes them after a page change.
+    A 400-digit number crashes Streamlit's widget seeding (OverflowError), so overlong values,
+    except those of the page's free-text fields (`text_keys`), are removed from the parameters the
+    widgets are seeded from. st.query_params does not reach those: this is how Streamlit itself
+    refreshes them after a page change.
     """
     params = st.query_params.to_dict()
-    absurd = [key for key, value in params.items() if key != "text" and len(value) > MAX_PARAMETER_LENGTH]
+    absurd = [key for key, value in params.items() if key not in text_keys and len(value) > MAX_PARAMETER_LENGTH]
     if absurd:
         from streamlit.runtime.state.session_state_proxy import get_session_state
 

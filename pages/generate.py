@@ -57,7 +57,7 @@ def generate(source, chosen):
 
 BOUND_KEYS = {"prime", "length", "sample_seed", "temperature", "top_k", "top_p", "greedy"}
 
-raw_params = common.link_parameters()
+raw_params = common.link_parameters(text_keys=("prime",))
 st.title("Generate text")
 link_notice = st.empty()
 source = common.require_model("upload_model_generate")

@@ -306,3 +306,16 @@ def test_step_mode_is_for_short_texts():
     at.toggle(key="step_mode").set_value(True).run()
     assert any("Step mode is for short texts" in warning.value for warning in at.warning)
     assert not [button for button in at.button if button.key == "step_button"]
+
+
+def test_a_generate_link_keeps_a_long_seed_text():
+    prime = "help!" * 12  # longer than any number a link carries
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.query_params["prime"] = prime
+    at.switch_page("pages/generate.py").run()  # the Generate page's own link
+    other = set_help_task(app())
+    other.button(key="train_button").click().run()
+    at.session_state["run"] = train_until_done(other)  # a model, as if trained earlier in this session
+    at.run()
+    assert at.text_input(key="prime").value == prime
+    assert not at.warning
