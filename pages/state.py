@@ -299,15 +299,16 @@ class TrainingRun:
 
     def curve(self):
         """Loss curve points, downsampled: {"train": [(epoch, nats)], "val": [(epoch, nats)]}."""
-        train = sorted(self.trainer.progress)
-        if len(train) > MAX_CHART_POINTS:
-            stride = math.ceil(len(train) / MAX_CHART_POINTS)
-            train = train[::stride] + ([train[-1]] if (len(train) - 1) % stride else [])
         val = [(s.epoch, s.val_loss) for s in self.history if s.val_loss is not None]
-        if len(val) > MAX_CHART_POINTS:
-            stride = math.ceil(len(val) / MAX_CHART_POINTS)
-            val = val[::stride] + ([val[-1]] if (len(val) - 1) % stride else [])
-        return {"train": train, "val": val}
+        return {"train": _thinned(sorted(self.trainer.progress)), "val": _thinned(val)}
+
+
+def _thinned(points):
+    """At most MAX_CHART_POINTS (+1) of `points`, evenly spaced, the last one always kept."""
+    if len(points) <= MAX_CHART_POINTS:
+        return points
+    stride = math.ceil(len(points) / MAX_CHART_POINTS)
+    return points[::stride] + ([points[-1]] if (len(points) - 1) % stride else [])
 
 
 def _memory_text():
