@@ -7,7 +7,7 @@ import streamlit as st
 
 from pages import common
 from pages.limits import Caps
-from rnn_core import UnknownCharactersError, next_char_probs, sample_stream
+from rnn_core import next_char_probs, sample_stream
 
 MAX_LENGTH = Caps.from_environment().generate_length
 REDRAW_SECONDS = 0.03
@@ -76,10 +76,7 @@ with chart_column:
         st.caption("Type a seed text to see the probabilities of the next character.")
 with text_column:
     if st.button("Generate", key="generate_button", type="primary"):
-        try:
-            generate(source, chosen)
-        except UnknownCharactersError as error:
-            st.error(str(error).capitalize())
+        generate(source, chosen)  # the seed text's characters were checked above
     elif st.session_state.get("generated"):
         st.code(st.session_state["generated"], language=None, wrap_lines=True)
     common.download_model_button(source, key="download_model_generate")
