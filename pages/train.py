@@ -13,7 +13,7 @@ from pages.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SETTING_N
 # While training, the browser reruns the live view every TICK_SECONDS and each run trains for as
 # long, in pieces of REDRAW_SECONDS in a worker process with a redraw after each: a rerun costs
 # ~0.1 s, and a redraw overlaps the next piece. Pieces of 0.5 s cost +20% over the engine alone
-# (benchmarks/app_speed.py), of 1 s +7%. A tick that comes early only ends a slice at its next
+# (benchmarks/app_speed.py), of 1 s +7-15%. A tick that comes early only ends a slice at its next
 # redraw. Stop, another page or a closed tab end a slice when the piece in flight ends.
 TICK_SECONDS = 4.0
 SLICE_SECONDS = 4.0

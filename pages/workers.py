@@ -21,7 +21,7 @@ from rnn_core import DivergenceError
 
 WORKERS = Caps.from_environment().training_workers
 # Below the server and the browsers on the same cores; idle cores still go to training. At +10 the
-# live view cost +11% over the engine alone (the browser's redraws won), at +4 +7%.
+# live view cost +11% over the engine alone (the browser's redraws won), at +4 +7-15%.
 NICENESS = 4
 
 _pool = None
