@@ -10,9 +10,13 @@ for variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
 
 import streamlit as st  # noqa: E402
 
-from pages.common import collect_garbage_now_and_then, training_status_sidebar  # noqa: E402
+from pages.common import BIG_SCREEN_CSS, collapse_sidebar_on_narrow_screens, collect_garbage_now_and_then, presenting, training_status_sidebar  # noqa: E402
 
-st.set_page_config(page_title="char-rnn playground", page_icon="🔤", layout="wide")
+# On the big screen the sidebar starts closed: at 1280x720 it would take a quarter of the width.
+st.set_page_config(page_title="char-rnn playground", page_icon="🔤", layout="wide", initial_sidebar_state="collapsed" if presenting() else "auto")
+if presenting():
+    st.html(BIG_SCREEN_CSS)
+collapse_sidebar_on_narrow_screens()
 
 train_page = st.Page("pages/train.py", title="Train", icon="🏋️", default=True)
 pages = [

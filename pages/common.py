@@ -2,6 +2,7 @@
 
 import gc
 import io
+import math
 import threading
 import time
 
@@ -11,35 +12,45 @@ import streamlit as st
 from pages import runs
 from pages.limits import Caps
 from pages.state import LoadedModel, TrainingRun
+from playground.plain_text import char_name, code_span, escape_markdown, escape_plotly
 from rnn_core import CheckpointError, load, to_bytes
 
 TRAIN_PAGE = "pages/train.py"
 
 
-MAX_PARAMETER_LENGTH = 40
 GARBAGE_EVERY_SECONDS = 10
 _last_collection = {"at": time.monotonic()}
 _collection_lock = threading.Lock()
 
 
-def link_parameters(text_keys=("text",)):
-    """The link's parameters, read before any widget; values no setting could have are dropped.
+def link_parameters(number_keys):
+    """The link's parameters as it came, read before any widget; number values that are not finite are removed.
 
-    A 400-digit number crashes Streamlit's widget seeding (OverflowError), so overlong values,
-    except those of the page's free-text fields (`text_keys`), are removed from the parameters the
-    widgets are seeded from. st.query_params does not reach those: this is how Streamlit itself
-    refreshes them after a page change.
+    Streamlit's number widgets turn a seeded value into an int, and `1e400`, `inf` or a 400-digit
+    number then crash the page on every rerun (OverflowError). Such values of `number_keys` are
+    removed from the parameters the widgets are seeded from (st.query_params does not reach those:
+    this is how Streamlit itself refreshes them after a page change). Lists and free text (a
+    presenter's `locked`, a text, a seed text) are never touched, however long.
     """
     params = st.query_params.to_dict()
-    absurd = [key for key, value in params.items() if key not in text_keys and len(value) > MAX_PARAMETER_LENGTH]
-    if absurd:
+    unusable = [key for key in number_keys if key in params and not _finite_number(params[key])]
+    if unusable:
+        # named by report_ignored_link_values, even when the page first stops early (no model yet)
+        st.session_state["link_unusable"] = sorted({*st.session_state.get("link_unusable", []), *unusable})
         from streamlit.runtime.state.session_state_proxy import get_session_state
 
         with get_session_state().query_params() as query_params:
-            for key in absurd:
+            for key in unusable:
                 del query_params[key]
             query_params.set_initial_query_params_from_current()
     return params
+
+
+def _finite_number(raw):
+    try:
+        return math.isfinite(float(raw))
+    except (ValueError, OverflowError):
+        return False
 
 
 def report_ignored_link_values(raw_params, bound_keys, notice, free_keys=()):
@@ -51,11 +62,52 @@ def report_ignored_link_values(raw_params, bound_keys, notice, free_keys=()):
     if st.session_state.get("link_checked"):
         return
     st.session_state["link_checked"] = True
-    ignored = sorted(key for key, value in raw_params.items() if key not in bound_keys or (key not in free_keys and st.query_params.get(key) != value))
+    refused = {key for key, value in raw_params.items() if key not in bound_keys or (key not in free_keys and st.query_params.get(key) != value)}
+    ignored = sorted(refused | set(st.session_state.get("link_unusable", [])))
     if ignored:
         notice.warning(
-            "The link had settings that were ignored (unknown or out of range), so their defaults are used: " + ", ".join(f"`{key}`" for key in ignored)
+            "The link had settings that were ignored (unknown or out of range), so their defaults are used: " + ", ".join(code_span(key) for key in ignored)
         )
+
+
+# Readable from the back of a room on a 1280x720 projector, on every page.
+BIG_SCREEN_CSS = """<style>
+html { font-size: 22px; }
+[data-testid="stMainBlockContainer"] { padding: 1rem 1.5rem; }
+[data-testid="stCode"] pre, [data-testid="stCode"] code { font-size: 0.95rem; line-height: 1.35; }
+[data-testid="stProgress"] p { font-size: 1.1rem; }
+</style>"""
+
+
+# On a narrow screen the sidebar covers the page; Streamlit closes it after a page is chosen only
+# for browsers that call themselves mobile. This closes it for every window under 768 px (Streamlit's
+# own breakpoint). The wrapper's rule keeps the script's empty element from adding a gap.
+COLLAPSE_SIDEBAR_ON_NARROW_SCREENS = """<script>
+(function () {
+  if (window.__charRnnCollapseOnNavigation) return;
+  window.__charRnnCollapseOnNavigation = true;
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest('[data-testid="stSidebarNavLink"]');
+    if (!link || window.innerWidth >= 768) return;
+    setTimeout(function () {
+      var collapse = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+      if (collapse) collapse.click();
+    }, 0);
+  }, true);
+})();
+</script>"""
+
+
+def collapse_sidebar_on_narrow_screens():
+    """Close the sidebar once a page is chosen on a phone (see COLLAPSE_SIDEBAR_ON_NARROW_SCREENS)."""
+    st.html("<style>[data-testid=stLayoutWrapper]:has(> .st-key-sidebar_script) { display: none; }</style>")
+    with st.container(key="sidebar_script"):
+        st.html(COLLAPSE_SIDEBAR_ON_NARROW_SCREENS, unsafe_allow_javascript=True)
+
+
+def presenting():
+    """Whether the big-screen view is on: the Train page's toggle, kept across pages, or a link's `present=true`."""
+    return bool(st.session_state.get("present", st.query_params.get("present") == "true"))
 
 
 def current_run():
@@ -82,7 +134,7 @@ def keep_run(run, name=None):
     """Keep (or refresh) a stopped or finished run among the kept runs, saying so if the oldest had to go."""
     dropped = runs.keep(kept_runs(), run, Caps.from_environment().runs_kept, name, deleted_runs())
     if dropped:
-        st.toast(f"Kept runs are limited to {Caps.from_environment().runs_kept}: the oldest, {', '.join(dropped)}, was dropped.")
+        st.toast(f"Kept runs are limited to {Caps.from_environment().runs_kept}: the oldest, {escape_markdown(', '.join(dropped))}, was dropped.")
 
 
 def current_model():
@@ -91,6 +143,17 @@ def current_model():
 
 
 def set_run(run):
+    """Make `run` the session's current run (None: no run), keeping the one it replaces on Compare.
+
+    Whatever replaces a run (Train from scratch, a model upload, Reset, Step mode's first step)
+    comes through here: the old run stops and, once it has finished an epoch, stays on Compare.
+    """
+    old = current_run()
+    if old is not None and old is not run:
+        old.stop()
+        keep_run(old)
+        if any(record.run_id == old.run_id for record in kept_runs()):
+            st.toast("The previous run is kept on the Compare page.")
     st.session_state["run"] = run
     st.session_state.pop("loaded_model", None)
 
@@ -106,21 +169,17 @@ def require_model(upload_key):
     return source
 
 
-def readable(char):
-    """A character as it can be seen: newline, space and tab get symbols."""
-    return {"\n": "⏎", " ": "␣", "\t": "⇥"}.get(char, char)
-
-
 def stop_on_unknown_characters(vocab, text):
     """Name the characters of `text` the model does not know, and stop the page, if there are any."""
     unknown = vocab.unknown(text)
     if unknown:
         names = ", ".join(repr(char) for char in unknown[:10]) + (" and more" if len(unknown) > 10 else "")
-        st.error(f"The model does not know {names}. Use only characters of its training text: {''.join(readable(c) for c in vocab.chars)}")
+        known = " ".join(char_name(char) for char in vocab.chars)
+        st.error(f"The model does not know {escape_markdown(names)}. Use only characters of its training text: {escape_markdown(known)}")
         st.stop()
 
 
-def loss_figure(curve, height=360):
+def loss_figure(curve, height=360, font_size=None):
     """A plotly figure of the loss in bits per character: train (fine points) and validation (per epoch)."""
     figure = go.Figure()
     to_bits = 1 / 0.6931471805599453
@@ -137,29 +196,56 @@ def loss_figure(curve, height=360):
         yaxis_title="loss (bits per character)",
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
         uirevision="loss",  # keeps the user's zoom while points arrive
+        font=dict(size=font_size),
     )
     return figure
 
 
+# Twelve colours told apart at a glance (Okabe and Ito's colour-blind-safe eight, then four of Tol's).
+RUN_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442", "#882255", "#44AA99", "#999933", "#AA4499"]
+
+
+def run_colours(count):
+    """`count` distinct colours: the palette above, or evenly spaced hues for more runs than it has."""
+    if count <= len(RUN_COLOURS):
+        return RUN_COLOURS[:count]
+    return [f"hsl({round(360 * index / count)}, 70%, 42%)" for index in range(count)]
+
+
 def runs_figure(records, by="epoch", train=True, validation=True, height=420):
-    """Kept runs' loss curves on one chart, against epochs or seconds, in bits per character."""
+    """Kept runs' loss curves on one chart, against epochs or seconds, in bits per character.
+
+    One colour and one legend entry per run (its validation curve dotted, in the same colour); the
+    legend sits below the chart, which grows with it, so it never covers the curves.
+    """
     figure = go.Figure()
     to_bits = 1 / 0.6931471805599453
-    colours = ["#d9480f", "#1c7ed6", "#2b8a3e", "#862e9c", "#e8590c", "#0b7285", "#5c940d", "#a61e4d"]
-    for index, record in enumerate(records):
+    for record, colour in zip(records, run_colours(len(records))):
         curve = record.curve if by == "epoch" else record.seconds_curve
-        colour = colours[index % len(colours)]
-        for key, shown, dash in (("train", train, "solid"), ("val", validation, "dot")):
-            if shown and curve[key]:
+        name = escape_plotly(record.name)
+        shown_in_legend = False
+        for key, wanted, dash in (("train", train, "solid"), ("val", validation, "dot")):
+            if wanted and curve[key]:
                 xs, ys = zip(*curve[key])
-                name = record.name if key == "train" else f"{record.name} (validation)"
-                figure.add_trace(go.Scatter(x=xs, y=[y * to_bits for y in ys], mode="lines", name=name, line=dict(color=colour, dash=dash)))
+                figure.add_trace(
+                    go.Scatter(
+                        x=xs,
+                        y=[y * to_bits for y in ys],
+                        mode="lines",
+                        name=name if key == "train" else f"{name} (validation)",
+                        legendgroup=str(record.run_id),
+                        showlegend=not shown_in_legend,
+                        line=dict(color=colour, dash=dash),
+                    )
+                )
+                shown_in_legend = True
+    legend_rows = math.ceil(len(records) / 2)
     figure.update_layout(
-        height=height,
-        margin=dict(l=10, r=10, t=30, b=10),
+        height=height + 26 * legend_rows,
+        margin=dict(l=10, r=10, t=10, b=10),
         xaxis_title="epoch" if by == "epoch" else "seconds of training",
         yaxis_title="loss (bits per character)",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+        legend=dict(orientation="h", yanchor="top", y=-0.12, x=0, entrywidth=0.5, entrywidthmode="fraction"),
     )
     return figure
 
@@ -203,10 +289,7 @@ def _load_uploaded_model(key):
     except CheckpointError as error:
         st.session_state["model_upload_error"] = f"{uploaded.name} could not be loaded: {error}. Your current model is unchanged."
         return
-    run = current_run()
-    if run is not None:
-        run.stop()
-    st.session_state["run"] = None
+    set_run(None)
     st.session_state["loaded_model"] = LoadedModel(checkpoint, uploaded.name)
     st.session_state["model_upload_error"] = None
 
@@ -224,10 +307,10 @@ def upload_model_control(key):
     )
     error = st.session_state.get("model_upload_error")
     if error:
-        st.error(error)
+        st.error(escape_markdown(error))
     loaded = st.session_state.get("loaded_model")
     if loaded is not None and current_run() is None:
-        st.success(f"Using the uploaded model {loaded.name}: {loaded.model.cell_name.upper()}, hidden size {loaded.model.hidden_size}, {len(loaded.vocab)} characters.")
+        st.success(f"Using the uploaded model {escape_markdown(loaded.name)}: {loaded.model.cell_name.upper()}, hidden size {loaded.model.hidden_size}, {len(loaded.vocab)} characters.")
 
 
 def training_status_sidebar():

@@ -9,6 +9,7 @@ from pages import common, runs
 from pages.limits import Caps
 from pages.presets import CUSTOM, DEFAULT_PRESET, preset_text
 from pages.state import SETTING_NAMES, Settings, label
+from playground.plain_text import escape_markdown
 
 LESSON_SECONDS = 8.0  # each variant of a lesson trains this long at most, or to its epochs
 
@@ -53,7 +54,7 @@ def run_lesson(lesson):
         common.keep_run(run, f"{title}: {name}")
     st.session_state["compare_error"] = " ".join(problems) or None
     lesson_ids = {run.run_id for _, run in variants}
-    st.session_state["compare_selected"] = [record.name for record in common.kept_runs() if record.run_id in lesson_ids]
+    st.session_state["compare_selected"] = [record.run_id for record in common.kept_runs() if record.run_id in lesson_ids]
     st.rerun()
 
 
@@ -61,13 +62,15 @@ def _import_runs():
     uploaded = st.session_state.get("runs_upload")
     if uploaded is None:
         return
+    records = common.kept_runs()
+    kept_before = {record.run_id for record in records}
     try:
-        names = runs.import_records(uploaded.getvalue(), common.kept_runs(), Caps.from_environment().runs_kept)
+        runs.import_records(uploaded.getvalue(), records, Caps.from_environment().runs_kept)
     except ValueError as error:
         st.session_state["compare_error"] = f"{uploaded.name}: {error}"
         return
     st.session_state["compare_error"] = None
-    st.session_state["compare_selected"] = names
+    st.session_state["compare_selected"] = [record.run_id for record in records if record.run_id not in kept_before]
 
 
 def lessons():
@@ -101,24 +104,24 @@ def samples(selected):
     if cached is None or cached[0] != key:  # sampling every run again on each click of the page costs seconds
         cached = st.session_state["compare_samples"] = (key, runs.samples(selected, prime, int(seed)))
     for name, text in cached[1].items():
-        st.markdown(f"**{name}**")
+        st.markdown(f"**{escape_markdown(name)}**")
         st.code(text, language=None, wrap_lines=True)
 
 
 def manage(records):
     with st.expander("Rename, delete, export, import"):
-        names = [record.name for record in records]
-        chosen = st.selectbox("Run", names, key="manage_run") if names else None
+        by_id = {record.run_id: record for record in records}
+        chosen = st.selectbox("Run", list(by_id), format_func=lambda run_id: by_id[run_id].name, key="manage_run") if records else None
         if chosen is not None:
-            record = next(record for record in records if record.name == chosen)
-            new_name = st.text_input("New name", value=chosen, key=f"rename_{record.run_id}")
+            record = by_id[chosen]
+            new_name = st.text_input("New name", value=record.name, key=f"rename_{record.run_id}")
             rename, delete = st.columns(2)
             if rename.button("Rename", key="rename_button"):
                 try:
                     runs.rename(records, record, new_name)
                     st.rerun()
                 except ValueError as error:
-                    st.error(str(error))
+                    st.error(escape_markdown(str(error)))
             if delete.button("Delete", key="delete_button"):
                 runs.delete(records, record, common.deleted_runs())
                 st.rerun()
@@ -131,16 +134,16 @@ common.keep_current_run()
 records = common.kept_runs()
 lessons()
 if st.session_state.get("compare_error"):
-    st.error(st.session_state["compare_error"])
+    st.error(escape_markdown(st.session_state["compare_error"]))
 if not records:
     st.info("Runs appear here when they finish or are stopped on the Train page, or from a lesson above.")
 else:
-    names = [record.name for record in records]
+    by_id = {record.run_id: record for record in records}  # chosen by id: a renamed run stays chosen
     if "compare_selected" not in st.session_state:
-        st.session_state["compare_selected"] = names[-3:]
-    st.session_state["compare_selected"] = [name for name in st.session_state["compare_selected"] if name in names]
-    picked = st.multiselect("Runs to compare", names, key="compare_selected")
-    selected = [record for record in records if record.name in picked]
+        st.session_state["compare_selected"] = list(by_id)[-3:]
+    st.session_state["compare_selected"] = [run_id for run_id in st.session_state["compare_selected"] if run_id in by_id]
+    picked = st.multiselect("Runs to compare", list(by_id), format_func=lambda run_id: by_id[run_id].name, key="compare_selected")
+    selected = [record for record in records if record.run_id in picked]
     if selected:
         curves_chart(selected)
         st.subheader("Results")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from pages import common
 from pages.limits import Caps
+from playground.plain_text import char_name, escape_markdown, escape_plotly
 from rnn_core import next_char_probs, sample_stream
 
 MAX_LENGTH = Caps.from_environment().generate_length
@@ -16,7 +17,7 @@ REDRAW_SECONDS = 0.03
 def probability_chart(probs, vocab, count=20):
     """Bar chart of the `count` most likely next characters."""
     order = probs.argsort()[::-1][:count]
-    figure = go.Figure(go.Bar(x=[common.readable(vocab.chars[i]) for i in order], y=probs[order].tolist(), marker_color="#d9480f"))
+    figure = go.Figure(go.Bar(x=[escape_plotly(char_name(vocab.chars[i])) for i in order], y=probs[order].tolist(), marker_color="#d9480f"))
     figure.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="probability", xaxis_type="category", yaxis_range=[0, 1])
     return figure
 
@@ -57,7 +58,7 @@ def generate(source, chosen):
 
 BOUND_KEYS = {"prime", "length", "sample_seed", "temperature", "top_k", "top_p", "greedy"}
 
-raw_params = common.link_parameters(text_keys=("prime",))
+raw_params = common.link_parameters(number_keys=("length", "sample_seed", "temperature", "top_k", "top_p"))
 st.title("Generate text")
 link_notice = st.empty()
 source = common.require_model("upload_model_generate")
@@ -68,7 +69,7 @@ common.stop_on_unknown_characters(source.vocab, chosen["prime"])
 text_column, chart_column = st.columns([3, 2], gap="large")
 with chart_column:
     if chosen["prime"]:
-        st.markdown(f"**Next character after “{chosen['prime'][-20:]}”**")
+        st.markdown(f"**Next character after “{escape_markdown(chosen['prime'][-20:])}”**")
         with source.lock:
             probs = next_char_probs(source.model, source.vocab, chosen["prime"], chosen["temperature"], chosen["top_k"] or None, chosen["top_p"])
         st.plotly_chart(probability_chart(probs, source.vocab), key="next_char_chart", config={"displayModeBar": False})

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import common
+from playground.plain_text import char_name
 
 MAX_INSPECT_CHARS = 500
 
@@ -17,9 +18,11 @@ def activation_html(text, values):
     for char, value in zip(text, values):
         shade = int(min(abs(value), 1.0) * 200)
         colour = f"rgba(217, 72, 15, {shade / 255:.2f})" if value > 0 else f"rgba(34, 139, 230, {shade / 255:.2f})"
-        shown = html.escape(char).replace("\n", "⏎<br>").replace(" ", "&nbsp;")
-        spans.append(f'<span title="{value:+.2f}" style="background:{colour};font-family:monospace;font-size:1.15rem">{shown}</span>')
-    return '<div style="line-height:1.9">' + "".join(spans) + "</div>"
+        shown = "⏎\n" if char == "\n" else html.escape(char)
+        spans.append(f'<span title="{value:+.2f}" style="background:{colour}">{shown}</span>')
+    # pre-wrap keeps every space visible yet lets lines wrap at them; a long word breaks anywhere
+    style = "line-height:1.9;font-family:monospace;font-size:1.15rem;white-space:pre-wrap;overflow-wrap:anywhere"
+    return f'<div style="{style}">' + "".join(spans) + "</div>"
 
 
 def heatmap(z, x=None, y=None, height=320, colorscale="RdBu_r", title=None):
@@ -54,11 +57,16 @@ st.caption("Orange: positive activation, blue: negative. Hover a character for i
 st.subheader("All hidden units over time")
 st.plotly_chart(heatmap(hidden[layer].T, x=list(range(len(text))), height=360), key="hidden_heatmap", config={"displayModeBar": False})
 
-st.subheader("Top-5 predictions after each character")
 probs = result.probs[0]  # (T, V)
-top = np.argsort(-probs, axis=1)[:, :5]
+shown_guesses = min(5, probs.shape[1])  # a text of ACGT has only four characters to guess
+st.subheader(f"Top-{shown_guesses} predictions after each character")
+top = np.argsort(-probs, axis=1)[:, :shown_guesses]  # (T, k)
 rows = [
-    {"after": repr(text[: t + 1][-12:]), "next (actual)": repr(text[t + 1]) if t + 1 < len(text) else "", **{f"#{k + 1}": f"{source.vocab.chars[top[t, k]]!r} {probs[t, top[t, k]]:.2f}" for k in range(5)}}
+    {
+        "after": repr(text[: t + 1][-12:]),
+        "next (actual)": char_name(text[t + 1]) if t + 1 < len(text) else "",
+        **{f"#{k + 1}": f"{char_name(source.vocab.chars[top[t, k]])} {probs[t, top[t, k]]:.2f}" for k in range(shown_guesses)},
+    }
     for t in range(len(text))
 ]
 st.dataframe(rows, hide_index=True, height=300)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from pages import workers
 from pages.limits import Caps, check_caps
+from playground.plain_text import as_sentence
 from rnn_core import CharRNN, DivergenceError, Trainer, Vocab, sample
 
 SAMPLE_LENGTH = 200
@@ -134,17 +135,20 @@ class TrainingRun:
         self.text, self.settings, self.preset = text, settings, preset
         self.run_id = new_run_id()
         self.vocab = Vocab.from_text(text)
-        model = CharRNN(len(self.vocab), settings.hidden_size, settings.cell, settings.num_layers, seed=settings.seed, bptt_horizon=settings.bptt_horizon or None)
-        self.trainer = Trainer(
-            model,
-            self.vocab.encode(text),
-            settings.seq_len,
-            settings.batch_size,
-            settings.optimizer,
-            settings.lr,
-            settings.clip,
-            settings.val_fraction,
-        )
+        try:
+            model = CharRNN(len(self.vocab), settings.hidden_size, settings.cell, settings.num_layers, seed=settings.seed, bptt_horizon=settings.bptt_horizon or None)
+            self.trainer = Trainer(
+                model,
+                self.vocab.encode(text),
+                settings.seq_len,
+                settings.batch_size,
+                settings.optimizer,
+                settings.lr,
+                settings.clip,
+                settings.val_fraction,
+            )
+        except ValueError as error:  # the engine's words, e.g. too few characters for the batch
+            raise ValueError(as_sentence(error)) from None
         steps = self.trainer.steps_per_epoch
         self.trainer.report_every = max(1, steps // 20) if steps >= 40 else None  # finer curve points in long epochs
         self.target_epochs = settings.epochs
@@ -205,7 +209,7 @@ class TrainingRun:
             try:
                 details = self.trainer.step_in_detail()
             except DivergenceError as error:
-                self.status, self.message = "diverged", str(error).capitalize()
+                self.status, self.message = "diverged", as_sentence(error)
                 return None
             self.status = "done" if self.epoch >= self.target_epochs else "stopped"
             return details
@@ -261,7 +265,7 @@ class TrainingRun:
             self.trainer = trainer
             self.train_seconds += time.perf_counter() - started
             if outcome == "diverged":
-                self.status, self.message = "diverged", message.capitalize()
+                self.status, self.message = "diverged", as_sentence(message)
                 return None
             if outcome in ("done", "stopped") and self.status == "training":
                 self.status = outcome
@@ -285,6 +289,15 @@ class TrainingRun:
         prime = self.text[0]
         text = prime + sample(self.model, self.vocab, prime, SAMPLE_LENGTH, temperature=0.8, seed=self.settings.seed + self.epoch)
         self.samples.append((self.epoch, text))
+
+    @property
+    def trained_for(self):
+        """How far the run has trained, in words: "3 epochs", "2 steps", "3 epochs and 2 steps"."""
+        epochs, steps = self.epoch, self.trainer.window
+        parts = [f"{epochs:,} epoch{'s' if epochs != 1 else ''}"] if epochs or not steps else []
+        if steps:
+            parts.append(f"{steps:,} step{'s' if steps != 1 else ''}")
+        return " and ".join(parts)
 
     @property
     def seconds_per_epoch(self):

@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.common import readable
+from playground.plain_text import char_name
 
 
 def show_step(details, vocab, title):
@@ -38,10 +38,10 @@ def window_rows(inputs, targets, probs, step_losses, vocab):
         rows.append(
             {
                 "step": position + 1,
-                "input": readable(vocab.chars[char_id]),
-                "target": readable(vocab.chars[target_id]),
+                "input": char_name(vocab.chars[char_id]),
+                "target": char_name(vocab.chars[target_id]),
                 "P(target)": round(float(probs[position, target_id]), 4),
-                "top guesses": ", ".join(f"{readable(vocab.chars[index])} {probs[position, index]:.2f}" for index in ranked),
+                "top guesses": ", ".join(f"{char_name(vocab.chars[index])} {probs[position, index]:.2f}" for index in ranked),
                 "loss (nats, batch mean)": round(float(step_losses[position]), 4),
             }
         )
@@ -62,11 +62,11 @@ def update_rows(details):
 
 
 def prediction_figure(inputs, targets, probs, vocab):
-    columns = [f"{position + 1}: {readable(vocab.chars[char_id])}" for position, char_id in enumerate(inputs.tolist())]
-    rows = [readable(char) for char in vocab.chars]
+    columns = [f"{position + 1}: {char_name(vocab.chars[char_id])}" for position, char_id in enumerate(inputs.tolist())]
+    rows = [char_name(char) for char in vocab.chars]
     figure = go.Figure(go.Heatmap(z=probs.T, x=columns, y=rows, colorscale="Oranges", zmin=0, zmax=1, colorbar=dict(title="P")))
     figure.add_trace(
-        go.Scatter(x=columns, y=[readable(vocab.chars[target_id]) for target_id in targets.tolist()], mode="markers", marker=dict(symbol="circle-open", size=14, color="#1c7ed6"), name="target")
+        go.Scatter(x=columns, y=[char_name(vocab.chars[target_id]) for target_id in targets.tolist()], mode="markers", marker=dict(symbol="circle-open", size=14, color="#1c7ed6"), name="target")
     )
     figure.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), title="Predicted next character (circles: the target)", showlegend=False)
     return figure

@@ -7,8 +7,9 @@ import streamlit as st
 
 from pages import common
 from pages.limits import Caps
-from pages.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_text
+from pages.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_key, preset_text
 from pages.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label, link_value, locked_from_link
+from playground.plain_text import char_name, code_span, escape_markdown
 
 # While training, the browser reruns the live view every TICK_SECONDS and each run trains for as
 # long, in pieces of REDRAW_SECONDS in a worker process with a redraw after each: a rerun costs
@@ -18,26 +19,57 @@ from pages.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SETTING_N
 TICK_SECONDS = 4.0
 SLICE_SECONDS = 4.0
 REDRAW_SECONDS = 1.0
-MAX_TEXT_IN_LINK = 2000
+# A custom text travels in the link while the link stays short enough for every server and proxy
+# on the way to open it (uvicorn refuses a request line over 16 KB, nginx over 8 KB by default).
+MAX_TEXT_IN_LINK = 5000  # characters of the text once encoded for the link
 STEP_MODE_MAX_CHARS = 5000
 DEFAULTS = Settings()
 BOUND_KEYS = {"preset", "text", "present", *SETTING_NAMES}
 
-raw_params = common.link_parameters()  # before any widget, to tell which link values were refused
+raw_params = common.link_parameters(number_keys=LIMITS)  # before any widget, to tell which link values were refused
 if "locked" not in st.session_state:  # a presenter link's locks hold for the whole session
     st.session_state["locked"] = locked_from_link(raw_params)
 LOCKED, TEXT_LOCKED, REFUSED_LOCKS = st.session_state["locked"]
+
+
+def _apply_preset_settings(key, keep=()):
+    """Give the settings widgets what preset `key` needs; the previous preset's own settings go back to the defaults.
+
+    Settings a presenter locked, and those named in `keep`, are left as they are.
+    """
+    previous = PRESETS[st.session_state["preset_applied"]].settings if st.session_state.get("preset_applied") in PRESETS else {}
+    wanted = PRESETS[key].settings if key in PRESETS else {}
+    for name in {*previous, *wanted} - set(LOCKED) - set(keep):
+        st.session_state[name] = wanted.get(name, getattr(DEFAULTS, name))
+    st.session_state["preset_applied"] = key
 
 
 def _pick_preset():
     key = st.session_state["preset"]
     if key != CUSTOM:
         st.session_state["text"] = preset_text(key)
+        _apply_preset_settings(key)
+
+
+def preset_settings_note(key):
+    """What a preset sets, in words, or "" when it trains with the defaults."""
+    settings = PRESETS[key].settings
+    if not settings:
+        return ""
+    shown = ", ".join(f"{label(name).lower()} {link_value(name, value)}" for name, value in settings.items() if name not in LOCKED)
+    return f" It sets {shown}." if shown else ""
+
+
+if "preset_applied" not in st.session_state:  # a session's first run: what the link asks for
+    if "text" in raw_params and "preset" not in raw_params:
+        st.session_state["preset"] = CUSTOM  # a link with a text means that text
+    _apply_preset_settings(preset_key(raw_params.get("preset")) or (CUSTOM if "text" in raw_params else DEFAULT_PRESET), keep=raw_params)
 
 
 def _text_edited():
     if st.session_state.get("preset") != CUSTOM and st.session_state["text"] != preset_text(st.session_state["preset"]):
         st.session_state["preset"] = CUSTOM
+        st.session_state["text_notice"] = None
 
 
 def _text_uploaded():
@@ -53,19 +85,27 @@ def _text_uploaded():
     if "\0" in text:
         st.session_state["text_upload_error"] = f"{uploaded.name} looks like a binary file, not text. Your text is unchanged."
         return
+    # A browser's text area turns every line ending into \n, so the first edit would change a
+    # Windows text silently: it is made so once, here, and the page says so.
+    normalised = text.replace("\r\n", "\n").replace("\r", "\n")
+    st.session_state["text_notice"] = (
+        f"{uploaded.name} had Windows or old Mac line endings (\\r\\n or \\r); they are now plain line breaks, "
+        f"{len(text) - len(normalised):,} characters fewer ({len(normalised):,} in all)."
+        if normalised != text
+        else None
+    )
     st.session_state["text_upload_error"] = None
-    st.session_state["text"] = text
+    st.session_state["text"] = normalised
     st.session_state["preset"] = CUSTOM
 
 
 def locked_text():
     """The text a presenter link fixed: its preset's, or the text it carries. Returns (text, preset)."""
     if "locked_text" not in st.session_state:
-        presets = {PRESETS[key][0]: key for key in PRESETS}
-        preset = presets.get(raw_params.get("preset"), CUSTOM if raw_params.get("text") else DEFAULT_PRESET)
+        preset = preset_key(raw_params.get("preset")) or (CUSTOM if raw_params.get("text") else DEFAULT_PRESET)
         st.session_state["locked_text"] = (raw_params.get("text", "") if preset == CUSTOM else preset_text(preset), preset)
     text, preset = st.session_state["locked_text"]
-    st.caption(("The presenter chose this text: " + PRESETS[preset][0]) if preset != CUSTOM else "The presenter chose this text.")
+    st.caption(("The presenter chose this text: " + PRESETS[preset].label) if preset != CUSTOM else "The presenter chose this text.")
     st.code(text[:3000] + ("…" if len(text) > 3000 else ""), language=None, wrap_lines=True, height=180)
     return text, preset
 
@@ -79,7 +119,7 @@ def text_controls():
         "Training text",
         options,
         index=options.index(DEFAULT_PRESET),
-        format_func=lambda key: "Your own text" if key == CUSTOM else PRESETS[key][0],
+        format_func=lambda key: "Your own text" if key == CUSTOM else PRESETS[key].label,
         key="preset",
         on_change=_pick_preset,
         bind="query-params",
@@ -89,14 +129,16 @@ def text_controls():
         link_text = raw_params.get("text") if preset == CUSTOM else None
         st.session_state["text"] = link_text if link_text else preset_text(preset) if preset != CUSTOM else ""
     if preset != CUSTOM:
-        st.caption(PRESETS[preset][2])
+        st.caption(PRESETS[preset].about + preset_settings_note(preset))
     text = st.text_area("Text", key="text", height=180, on_change=_text_edited, help="Type or paste any text; editing a preset makes it your own.")
     st.file_uploader("…or upload a .txt file", type=["txt"], key="text_upload", on_change=_text_uploaded, max_upload_size=Caps.from_environment().upload_mb)
     if st.session_state.get("text_upload_error"):
-        st.error(st.session_state["text_upload_error"])
+        st.error(escape_markdown(st.session_state["text_upload_error"]))
+    if st.session_state.get("text_notice"):
+        st.info(escape_markdown(st.session_state["text_notice"]))
     info = describe_text(text)
-    shown = "".join(info["chars"]).replace("\n", "⏎").replace("\t", "⇥")
-    st.caption(f"{info['length']:,} characters, {info['vocab_size']} distinct: `{shown[:300]}`")
+    shown = " ".join(char_name(char) for char in info["chars"][:300]) + (" …" if info["vocab_size"] > 300 else "")
+    st.caption(f"{info['length']:,} characters, {info['vocab_size']} distinct: {escape_markdown(shown)}")
     return text, preset
 
 
@@ -154,7 +196,8 @@ def share_link(text, preset, settings):
     A presenter can lock settings and the text: attendees who open the link do not see those
     controls, and with the same seed every one of them gets the same run, bit for bit.
     """
-    if preset == CUSTOM and len(text) <= MAX_TEXT_IN_LINK:
+    text_travels = preset == CUSTOM and len(urlencode({"text": text})) <= MAX_TEXT_IN_LINK
+    if text_travels:
         st.query_params["text"] = text
     elif "text" in st.query_params:
         del st.query_params["text"]
@@ -165,11 +208,14 @@ def share_link(text, preset, settings):
             locks = st.multiselect("Lock for attendees (presenter links)", list(LOCKABLE), format_func=lambda name: "Text" if name == "text" else label(name), key="lock_choice")
         if locks:
             params.update({name: link_value(name, getattr(settings, name)) for name in locks if name in SETTING_NAMES})
-            params["preset"] = "Your own text" if preset == CUSTOM else PRESETS[preset][0]
+            params["preset"] = "Your own text" if preset == CUSTOM else PRESETS[preset].label
             params["locked"] = ",".join(locks)
         st.code(f"{st.context.url}?{urlencode(params)}", language=None, wrap_lines=True)
-        if preset == CUSTOM and len(text) > MAX_TEXT_IN_LINK:
-            st.caption(f"Your text is longer than {MAX_TEXT_IN_LINK:,} characters, so the link carries the settings but not the text.")
+        if preset == CUSTOM and not text_travels:
+            st.caption(
+                f"Your text is too long to travel in a link ({len(text):,} characters; a link holds about {MAX_TEXT_IN_LINK:,} once encoded), "
+                "so the link carries the settings but not the text. Share the text as a file."
+            )
         else:
             st.caption("Copy the link with the button at its right; it opens with the same text and settings.")
 
@@ -203,6 +249,7 @@ def controls(run, text, settings, preset):
             st.rerun()
     if run is not None and run.status in ("stopped", "done", "diverged"):
         if columns[1].button("Resume", key="resume_button", width="stretch", help="Continue the same run (same model, optimiser state and curve)."):
+            st.session_state["confirm_discard"] = False  # resuming answers the question
             try:
                 run.resume(settings.epochs, lr=settings.lr, clip=settings.clip)
             except ValueError as error:
@@ -220,12 +267,16 @@ def controls(run, text, settings, preset):
     changed = settings.changed_model_fields(run.settings) + (["Text"] if text != run.text else [])
     if st.session_state.get("confirm_discard"):
         reason = f" ({', '.join(changed)} changed)" if changed else ""
-        st.warning(f"Start a new run{reason}? The model trained for {run.epoch} epochs will be thrown away. Download it first to keep it.")
+        if run.epoch > 0:
+            fate = f"The current run, trained for {run.trained_for}, stays on the Compare page; download its model to keep it beyond this session."
+        else:
+            fate = f"The current model, trained for {run.trained_for}, has not finished an epoch and will be thrown away."
+        st.warning(f"Start a new run{reason}? {fate}")
         yes, no = st.columns(2)
-        if yes.button("Discard it and train", key="confirm_button", type="primary"):
+        if yes.button("Start the new run", key="confirm_button", type="primary"):
             start_new_run(text, settings, preset)
             st.rerun()
-        if no.button("Keep it", key="cancel_button"):
+        if no.button("Keep training this one", key="cancel_button"):
             st.session_state["confirm_discard"] = False
             st.rerun()
     elif changed:
@@ -244,6 +295,7 @@ def step_mode(run, text, settings, preset):
         st.info("Stop training to take steps one at a time.")
         return
     if st.button("Take one step", key="step_button", type="primary", help="One window: forward, backward, clip, update. The model is the one Train and Resume use."):
+        st.session_state["confirm_discard"] = False
         if run is None:
             try:
                 run = TrainingRun(text, settings, preset=None if preset == CUSTOM else preset)
@@ -251,12 +303,15 @@ def step_mode(run, text, settings, preset):
                 st.session_state["train_error"] = str(error)
                 st.rerun()
             common.set_run(run)
-        st.session_state["step_details"] = (run.run_id, run.epoch, run.trainer.window, run.step_in_detail())
+        epoch, window = run.epoch, run.trainer.window
+        details = run.step_in_detail()
+        st.session_state["step_details"] = (run.run_id, epoch, window, details, (run.epoch, run.trainer.window))
     shown = st.session_state.get("step_details")
-    if run is None or shown is None or shown[0] != run.run_id:
+    # a step's details are shown while the model is still the one that step left (not after Resume)
+    if run is None or shown is None or shown[0] != run.run_id or shown[4] != (run.epoch, run.trainer.window):
         st.caption("Each press trains the model on one window of the text and shows what that step computed.")
         return
-    _, epoch, window, details = shown
+    _, epoch, window, details, _ = shown
     if details is None:
         st.error(run.message)
         return
@@ -288,7 +343,7 @@ def draw_run(run, boxes, draw_number):
     if not curve["train"]:
         return  # nothing to plot yet: a room of sessions waiting their turn loads no charts
     # a key unique within this run: a placeholder redrawn with the same key would clash
-    chart_box.plotly_chart(common.loss_figure(curve, height=430 if presenting else 360), key=f"loss_chart_{draw_number}", config={"displayModeBar": False})
+    chart_box.plotly_chart(common.loss_figure(curve, height=430 if presenting else 360, font_size=18 if presenting else None), key=f"loss_chart_{draw_number}", config={"displayModeBar": False})
     if samples:
         epoch, text = samples[-1]
         with sample_box.container():
@@ -319,18 +374,8 @@ def live_view():
         st.rerun()  # training ended inside this fragment: redraw the buttons and stop the timer
 
 
-# Readable from the back of a room on a 1280x720 projector.
-BIG_SCREEN_CSS = """<style>
-html { font-size: 22px; }
-[data-testid="stMainBlockContainer"] { padding-top: 1.5rem; }
-[data-testid="stCode"] pre, [data-testid="stCode"] code { font-size: 1.25rem; line-height: 1.5; }
-[data-testid="stProgress"] p { font-size: 1.2rem; }
-</style>"""
-
 presenting = st.sidebar.toggle("Big-screen view", key="present", bind="query-params", persist_state="session", help="Large type, the curve and the sample side by side, the text and sharing tucked away.")
-if presenting:
-    st.html(BIG_SCREEN_CSS)
-else:
+if not presenting:  # the big screen's room sees the curve, not the page's title (its type: streamlit_app.py)
     st.title("Train a character-level RNN")
 link_notice = st.empty()
 settings = settings_controls()
@@ -339,7 +384,7 @@ with left:
     text, preset = text_controls()
     common.report_ignored_link_values(raw_params, BOUND_KEYS | {"locked"}, link_notice, free_keys={"text", "locked", *LOCKED, *(["preset"] if TEXT_LOCKED else [])})
     if REFUSED_LOCKS:
-        link_notice.warning("The link asked to lock settings it could not: " + ", ".join(f"`{name}`" for name in REFUSED_LOCKS))
+        link_notice.warning("The link asked to lock settings it could not: " + ", ".join(code_span(name) for name in REFUSED_LOCKS))
     share_link(text, preset, settings)
 with right:
     run = common.current_run()

@@ -100,12 +100,13 @@ def test_train_from_scratch_asks_before_discarding_a_model():
     at.number_input(key="hidden_size").set_value(64).run()
     assert any("Hidden size" in info.value for info in at.info)
     at.button(key="train_button").click().run()
-    assert at.session_state["run"] is run and any("thrown away" in w.value for w in at.warning)
+    assert at.session_state["run"] is run and any("Start a new run (Hidden size changed)?" in w.value and "stays on the Compare page" in w.value for w in at.warning)
     at.button(key="cancel_button").click().run()
-    assert at.session_state["run"] is run
+    assert at.session_state["run"] is run and not at.warning
     at.button(key="train_button").click().run()
     at.button(key="confirm_button").click().run()
     assert at.session_state["run"] is not run and at.session_state["run"].model.hidden_size == 64
+    assert run.run_id in [record.run_id for record in at.session_state["kept_runs"]]  # the old run is on Compare
 
 
 def generate_page_after_help():
@@ -265,10 +266,8 @@ def test_big_screen_view_enlarges_the_type_and_puts_curve_and_sample_side_by_sid
     at = set_help_task(app())
     at.button(key="train_button").click().run()
     train_until_done(at)
-    assert not any("font-size: 22px" in element.proto.body for element in at.get("html"))
     at.toggle(key="present").set_value(True).run()
     assert not at.exception
-    assert any("font-size: 22px" in element.proto.body for element in at.get("html"))
     assert [expander.label for expander in at.expander][0] == "Text and sharing"
     chart = at.get("plotly_chart")[0].proto
     assert '"height":430' in chart.spec and not at.title  # the room sees the curve, not the page's title
@@ -276,9 +275,11 @@ def test_big_screen_view_enlarges_the_type_and_puts_curve_and_sample_side_by_sid
     assert sample_column.code and sample_column.code[0].value.startswith("h")
 
 
-def test_big_screen_view_opens_from_a_link():
+def test_big_screen_view_opens_from_a_link_in_large_type():
     at = app({"present": "true"})
     assert not at.exception and at.toggle(key="present").value
+    assert any("font-size: 22px" in element.proto.body for element in at.get("html"))  # the entry file's, on every page
+    assert not any("font-size: 22px" in element.proto.body for element in app().get("html"))
 
 
 def test_step_mode_opens_up_one_step_from_the_engine():
@@ -290,7 +291,7 @@ def test_step_mode_opens_up_one_step_from_the_engine():
     assert run.epoch == 1 and run.status == "stopped"  # help! is one window: each step is an epoch
     table = at.dataframe[0].value
     assert list(table["input"]) == ["h", "e", "l", "p"] and list(table["target"]) == ["e", "l", "p", "!"]
-    _, _, _, details = at.session_state["step_details"]
+    _, _, _, details, _ = at.session_state["step_details"]
     assert list(table["loss (nats, batch mean)"]) == [round(float(loss), 4) for loss in details["step_losses"]]
     charts = [chart.proto.spec for chart in at.get("plotly_chart")]
     assert any("at each step of the window" in spec for spec in charts) and any("Update of Wx0" in spec for spec in charts)

@@ -5,7 +5,9 @@ settings are still there. (The command line's catalogue is in test_cli.py.)
 """
 
 import io
+import json
 import pickle
+import re
 import zipfile
 
 import numpy as np
@@ -225,3 +227,278 @@ def test_html_and_script_in_the_text_are_shown_as_text_on_every_page():
             assert "<script" not in element.value and "<img" not in element.value, (page, element.value)
         for element in at.get("html"):
             assert "<script" not in element.proto.body and "<img" not in element.proto.body, page
+
+
+# What a demanding first hour found: one class of defect each, every page it reached.
+
+INFINITE_NUMBERS = {
+    "epochs 1e400": {"epochs": "1e400"},
+    "seed inf": {"seed": "inf"},
+    "hidden size -inf": {"hidden_size": "-inf"},
+    "batch size Infinity": {"batch_size": "Infinity"},
+    "layers NaN": {"num_layers": "nan"},
+    "clip 1e999": {"clip": "1e999"},
+    "validation fraction inf": {"val_fraction": "inf"},
+}
+
+
+@pytest.mark.parametrize("case", INFINITE_NUMBERS)
+def test_an_infinite_number_in_a_train_link_is_named_and_later_clicks_work(case):
+    query = INFINITE_NUMBERS[case]
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception
+    for key in query:
+        assert f"`{key}`" in messages(at)
+    at.number_input(key="hidden_size").set_value(32).run()  # a later click runs every widget again
+    at.run()
+    assert not at.exception and at.number_input(key="hidden_size").value == 32
+
+
+def help_run():
+    """A finished run of the help! preset, as another session of the same test would have."""
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    at.selectbox(key="preset").select("help").run()
+    at.button(key="train_button").click().run()
+    for _ in range(10):
+        if not at.session_state["run"].training:
+            break
+        at.run()
+    return at.session_state["run"]
+
+
+@pytest.mark.parametrize("query", [{"length": "1e400"}, {"top_k": "inf"}, {"sample_seed": "-Infinity"}, {"temperature": "inf"}, {"top_p": "nan"}], ids=str)
+def test_an_infinite_number_in_a_generate_link_is_named_and_generating_works(query):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.query_params.update(query)
+    at.switch_page("pages/generate.py").run()
+    at.session_state["run"] = help_run()
+    at.run()
+    assert not at.exception
+    assert f"`{next(iter(query))}`" in messages(at)
+    at.text_input(key="prime").input("h").run()
+    at.button(key="generate_button").click().run()
+    assert not at.exception and at.session_state["generated"].startswith("h")
+
+
+@pytest.mark.parametrize("text", ["GATTACA ACGT " * 30, "👋a" * 80], ids=["DNA", "an emoji and a letter"])
+def test_inspect_copes_with_fewer_characters_than_it_shows_guesses(text):
+    at = trained_on(text, 2)
+    at.switch_page("pages/inspect.py").run()
+    assert not at.exception
+    vocab_size = len(set(text))
+    table = at.dataframe[0].value
+    assert [column for column in table.columns if column.startswith("#")] == [f"#{k + 1}" for k in range(vocab_size)]
+    assert any(f"Top-{vocab_size} predictions" in header.value for header in at.subheader)
+
+
+TRACKING_NAME = "![t](http://t.example/t.png) [a](http://x.io) www.x.io <img src=x> $x$ :red[r]"  # 80 at most
+
+
+def rendered_sources(at):
+    """(every Markdown source, every plotly spec) the page sent, to look for what a user's string could turn into."""
+    markdown = [element.value for kind in (at.markdown, at.caption, at.error, at.warning, at.info, at.success, at.toast) for element in kind]
+    return markdown, [chart.proto.spec for chart in at.get("plotly_chart")]
+
+
+def test_a_run_name_is_shown_as_plain_text_everywhere():
+    from playground.plain_text import escape_markdown, escape_plotly
+
+    at = trained_on(TEXT, 2)
+    at.switch_page("pages/compare.py").run()
+    record = at.session_state["kept_runs"][0]
+    at.text_input(key=f"rename_{record.run_id}").set_value(TRACKING_NAME).run()
+    at.button(key="rename_button").click().run()
+    assert record.name == TRACKING_NAME and not at.exception
+    assert at.multiselect(key="compare_selected").value == [record.run_id]  # renaming keeps it chosen
+    markdown, charts = rendered_sources(at)
+    assert any(escape_markdown(TRACKING_NAME) in source for source in markdown)  # the sample's heading
+    assert any(json.loads(spec)["data"][0]["name"] == escape_plotly(TRACKING_NAME) for spec in charts)  # the legend
+    assert_shown_literally(markdown, charts)
+
+
+def assert_shown_literally(markdown, charts):
+    """No link, image, tag, math or colour directive from TRACKING_NAME: only its escaped form."""
+    for source in markdown:
+        assert "![t](" not in source and "](http" not in source and ":red[" not in source and not re.search(r"(?<!\\)[<$]", source), source
+    for spec in charts:
+        assert "<img" not in spec and "href" not in spec, spec
+
+
+def test_an_imported_file_name_and_run_names_are_shown_as_plain_text():
+    from pages import runs
+
+    at = trained_on(TEXT, 2)
+    records = list(at.session_state["kept_runs"])
+    records[0].name = TRACKING_NAME
+    data = runs.export_bytes(records)
+    records[0].name = "mine"
+    at.switch_page("pages/compare.py").run()
+    at.file_uploader(key="runs_upload").upload("![f](http://tracker.example/f.png).zip", b"not a zip", "application/zip").run()
+    assert "could not" in messages(at) or "cannot be read" in messages(at)
+    at.file_uploader(key="runs_upload").upload("runs.zip", data, "application/zip").run()
+    assert not at.exception and TRACKING_NAME in [record.name for record in at.session_state["kept_runs"]]
+    markdown, charts = rendered_sources(at)
+    assert "![f](" not in " ".join(markdown)
+    assert_shown_literally(markdown, charts)
+
+
+def test_a_model_upload_during_training_keeps_the_run_on_compare():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    at.number_input(key="epochs").set_value(2000).run()
+    at.button(key="train_button").click().run()
+    run = at.session_state["run"]
+    assert run.training and run.epoch > 0
+    at.file_uploader(key="upload_model_train").upload("other.npz", to_bytes(CharRNN(5, 8, "gru"), Vocab.from_text("abcde")), "application/octet-stream").run()
+    assert not at.exception and at.session_state["run"] is None and at.session_state["loaded_model"].model.hidden_size == 8
+    assert not run.training
+    kept = [record for record in at.session_state["kept_runs"] if record.run_id == run.run_id]
+    assert kept and kept[0].summary["epochs"] == run.epoch
+    assert any("kept on the Compare page" in toast.value for toast in at.toast)
+
+
+def test_reset_keeps_the_run_on_compare(trained):
+    at, run, _ = trained
+    at.button(key="reset_button").click().run()
+    assert at.session_state["run"] is None
+    assert [record.run_id for record in at.session_state["kept_runs"]] == [run.run_id]
+
+
+def test_divergence_restores_parameters_that_are_good_and_says_sgd():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    at.selectbox(key="optimizer").select("sgd").run()
+    at.number_input(key="lr").set_value(10.0).run()
+    at.number_input(key="clip").set_value(0.0).run()
+    at.button(key="train_button").click().run()
+    for _ in range(10):
+        if not at.session_state["run"].training:
+            break
+        at.run()
+    run = at.session_state["run"]
+    assert run.status == "diverged"
+    message = " ".join(element.value for element in at.error)
+    assert message.startswith("Training diverged") and "SGD" in message and "learning rate 10" in message
+    restored = run.trainer.validation_loss()
+    assert restored < np.log(len(run.vocab))  # better than a uniform guess: good parameters
+    at.number_input(key="lr").set_value(0.01).run()
+    at.number_input(key="clip").set_value(5.0).run()
+    at.number_input(key="epochs").set_value(run.epoch + 3).run()
+    at.button(key="resume_button").click().run()
+    for _ in range(10):
+        if not at.session_state["run"].training:
+            break
+        at.run()
+    assert run.status == "done" and run.trainer.validation_loss() < restored
+
+
+@pytest.mark.parametrize("how", ["picked", "from a link"])
+def test_the_help_preset_brings_its_settings_says_so_and_trains(how):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    if how == "picked":
+        at.run().selectbox(key="preset").select("help").run()
+    else:
+        at.query_params["preset"] = "help!"
+        at.run()
+    assert (at.selectbox(key="cell").value, at.number_input(key="seq_len").value, at.number_input(key="batch_size").value) == ("rnn", 4, 1)
+    assert at.slider(key="val_fraction").value == 0.0 and at.selectbox(key="optimizer").value == "adagrad"
+    assert any("It sets cell RNN" in caption.value for caption in at.caption)
+    at.button(key="train_button").click().run()
+    run = train_until_finished(at)
+    assert run.status == "done" and run.epoch == 300 and not at.error
+    at.selectbox(key="preset").select("rhyme").run()  # back to a preset without settings of its own: the defaults
+    assert (at.selectbox(key="cell").value, at.number_input(key="seq_len").value, at.number_input(key="epochs").value) == ("gru", 48, 200)
+
+
+def train_until_finished(at, reruns=20):
+    for _ in range(reruns):
+        if not at.session_state["run"].training:
+            break
+        at.run()
+    assert not at.exception
+    return at.session_state["run"]
+
+
+def test_an_engine_error_reads_as_a_sentence():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    at.text_area(key="text").input("abcabcabcabcabcabcab").run()  # 20 characters: too few for 16 streams
+    at.button(key="train_button").click().run()
+    error = " ".join(element.value for element in at.error)
+    assert error.startswith("The training text has 18 characters, too few for 16 parallel streams") and error.endswith(".")
+
+
+def test_resume_answers_the_question_about_a_new_run(trained):
+    at, run, _ = trained
+    at.number_input(key="hidden_size").set_value(64).run()
+    at.button(key="train_button").click().run()
+    assert any("Start a new run" in warning.value for warning in at.warning)
+    at.number_input(key="epochs").set_value(5).run()
+    at.button(key="resume_button").click().run()
+    train_until_finished(at)
+    assert run.epoch == 5 and not any("Start a new run" in warning.value for warning in at.warning)
+
+
+def test_step_mode_counts_steps_and_drops_its_details_once_the_run_moves_on():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    at.toggle(key="step_mode").set_value(True).run()
+    for _ in range(2):
+        at.button(key="step_button").click().run()
+    assert at.dataframe and not at.exception
+    at.number_input(key="hidden_size").set_value(64).run()
+    at.button(key="train_button").click().run()
+    question = " ".join(warning.value for warning in at.warning)
+    assert "trained for 2 steps" in question and "0 epochs" not in question
+    at.button(key="cancel_button").click().run()
+    at.number_input(key="epochs").set_value(1).run()
+    at.button(key="resume_button").click().run()
+    train_until_finished(at)
+    assert at.session_state["run"].epoch == 1
+    assert not at.dataframe  # the two steps' details no longer describe this model
+
+
+def test_invisible_characters_and_backticks_get_visible_names():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    at.text_area(key="text").input("a`b\u200dc\u200b e\u0301 tab\there " * 10).run()
+    listing = next(caption.value for caption in at.caption if "distinct" in caption.value)
+    for name in ("\\`", "U+200D ZWJ", "U+200B ZWSP", "◌\u0301", "⇥", "␣"):
+        assert name in listing, listing
+    at.number_input(key="epochs").set_value(2).run()
+    at.button(key="train_button").click().run()
+    train_until_finished(at)
+    at.switch_page("pages/generate.py").run()
+    at.text_input(key="prime").input("b").run()
+    labels = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["x"]
+    assert "" not in labels and not any(label.isspace() for label in labels) and "U+200D ZWJ" in labels
+
+
+def test_a_crlf_upload_is_made_plain_once_and_says_so():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    windows = "first line\r\nsecond line\r\nold mac\rend\r\n" * 50
+    at.file_uploader(key="text_upload").upload("windows.txt", windows.encode(), "text/plain").run()
+    text = at.text_area(key="text").value
+    assert "\r" not in text and text == windows.replace("\r\n", "\n").replace("\r", "\n")
+    assert "line endings" in messages(at) and f"{len(text):,} in all" in messages(at)
+
+
+def test_a_link_with_a_text_and_no_preset_opens_that_text():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.query_params["text"] = "hello hello"
+    at.run()
+    assert at.selectbox(key="preset").value == "custom" and at.text_area(key="text").value == "hello hello"
+    assert not at.exception
+
+
+def test_a_text_too_long_to_travel_is_left_out_of_the_link_and_the_share_box_says_so():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    at.text_area(key="text").input("日本語のテキスト " * 300).run()  # 2,700 characters, 20,000 once encoded
+    link = next(code.value for code in at.code if "?preset=" in code.value)
+    assert "text=" not in link and len(link) < 8000
+    assert any("too long to travel in a link" in caption.value for caption in at.caption)
+
+
+def test_inspect_wraps_long_lines_and_keeps_spaces_visible(trained):
+    at, _, _ = trained
+    at.switch_page("pages/inspect.py").run()
+    at.text_area(key="inspect_text").input("the cat sat on the mat. " * 6).run()
+    view = at.get("html")[-1].proto.body
+    assert "pre-wrap" in view and "&nbsp;" not in view

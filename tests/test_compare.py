@@ -29,7 +29,7 @@ def test_finished_runs_are_kept_and_compared(two_runs):
     assert not at.exception
     records = at.session_state["kept_runs"]
     assert [record.name for record in records] == ["RNN H=100 lr=0.1", "RNN H=100 lr=0.05"]
-    assert at.multiselect(key="compare_selected").value == ["RNN H=100 lr=0.1", "RNN H=100 lr=0.05"]
+    assert at.multiselect(key="compare_selected").value == [record.run_id for record in records]
     chart = at.get("plotly_chart")[0].proto
     assert chart.spec.count('"name":"RNN H=100 lr=0.1"') == 1 and chart.spec.count('"name":"RNN H=100 lr=0.05"') == 1
     summary = at.dataframe[0].value
@@ -127,7 +127,7 @@ def test_a_lesson_trains_each_variant_and_selects_them():
     assert not at.exception
     names = [record.name for record in at.session_state["kept_runs"]]
     assert names == ["RNN vs LSTM vs GRU: RNN", "RNN vs LSTM vs GRU: LSTM", "RNN vs LSTM vs GRU: GRU"]
-    assert at.multiselect(key="compare_selected").value == names
+    assert at.multiselect(key="compare_selected").value == [record.run_id for record in at.session_state["kept_runs"]]
     assert [record.settings.cell for record in at.session_state["kept_runs"]] == ["rnn", "lstm", "gru"]
 
 
