@@ -10,7 +10,7 @@ for variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
 
 import streamlit as st  # noqa: E402
 
-from pages.common import BIG_SCREEN_CSS, collapse_sidebar_on_narrow_screens, collect_garbage_now_and_then, presenting, training_status_sidebar  # noqa: E402
+from playground.ui.common import BIG_SCREEN_CSS, collapse_sidebar_on_narrow_screens, collect_garbage_now_and_then, presenting, training_status_sidebar  # noqa: E402
 
 # On the big screen the sidebar starts closed: at 1280x720 it would take a quarter of the width.
 st.set_page_config(page_title="char-rnn playground", page_icon="🔤", layout="wide", initial_sidebar_state="collapsed" if presenting() else "auto")
@@ -22,7 +22,7 @@ train_page = st.Page("pages/train.py", title="Train", icon="🏋️", default=Tr
 pages = [
     train_page,
     st.Page("pages/generate.py", title="Generate", icon="✍️"),
-    st.Page("pages/inspect.py", title="Inspect", icon="🔬"),
+    st.Page("pages/look_inside.py", title="Inspect", icon="🔬", url_path="inspect"),  # not inspect.py: that is a standard module
     st.Page("pages/compare.py", title="Compare", icon="📊"),
     st.Page("pages/how_it_works.py", title="How it works", icon="📐"),
 ]

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser import button, chromium, streamlit_server, wait_until_idle  # noqa: E402
-from pages.presets import PRESETS, preset_text  # noqa: E402
-from pages.state import Settings, TrainingRun  # noqa: E402
+from playground.presets import PRESETS, preset_text  # noqa: E402
+from playground.state import Settings, TrainingRun  # noqa: E402
 
 HELP = {"preset": PRESETS["help"][0], "cell": "RNN", "hidden_size": 100, "seq_len": 4, "batch_size": 1, "optimizer": "Adagrad", "lr": 0.1, "epochs": 300, "val_fraction": 0.0}
 LIVE = {"preset": PRESETS["pydocs"][0], "cell": "GRU", "hidden_size": 128, "seq_len": 64, "batch_size": 32, "optimizer": "Adam", "lr": 0.004, "epochs": 30, "val_fraction": 0.1}

@@ -5,10 +5,11 @@ import time
 import pandas as pd
 import streamlit as st
 
-from pages import common, runs
-from pages.limits import Caps
-from pages.presets import CUSTOM, DEFAULT_PRESET, preset_text
-from pages.state import SETTING_NAMES, Settings, label
+from playground import runs
+from playground.ui import common
+from playground.limits import Caps
+from playground.presets import CUSTOM, DEFAULT_PRESET, preset_text
+from playground.state import SETTING_NAMES, Settings, label
 from playground.plain_text import escape_markdown
 
 LESSON_SECONDS = 8.0  # each variant of a lesson trains this long at most, or to its epochs

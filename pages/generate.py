@@ -5,8 +5,8 @@ import time
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import common
-from pages.limits import Caps
+from playground.ui import common
+from playground.limits import Caps
 from playground.plain_text import char_name, escape_markdown, escape_plotly
 from rnn_core import next_char_probs, sample_stream
 

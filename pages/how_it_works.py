@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from pages import common
-from pages.state import bptt_experiment
+from playground.ui import common
+from playground.state import bptt_experiment
 
 EQUATIONS = {
     "rnn": (

@@ -5,10 +5,10 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from pages import common
-from pages.limits import Caps
-from pages.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_key, preset_text
-from pages.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label, link_value, locked_from_link
+from playground.ui import common
+from playground.limits import Caps
+from playground.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_key, preset_text
+from playground.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label, link_value, locked_from_link
 from playground.plain_text import char_name, code_span, escape_markdown
 
 # While training, the browser reruns the live view every TICK_SECONDS and each run trains for as
@@ -285,7 +285,7 @@ def controls(run, text, settings, preset):
 
 def step_mode(run, text, settings, preset):
     """One training step at a time, opened up; for short texts."""
-    from pages.step_view import show_step  # pandas and the step's charts load only for Step mode
+    from playground.ui.step_view import show_step  # pandas and the step's charts load only for Step mode
 
     stepped_text = text if run is None else run.text  # a step continues the current run
     if len(stepped_text) > STEP_MODE_MAX_CHARS:

@@ -42,7 +42,7 @@ def set_help_task(at):
     return at.run()
 
 
-@pytest.mark.parametrize("page", ["pages/train.py", "pages/generate.py", "pages/inspect.py", "pages/how_it_works.py"])
+@pytest.mark.parametrize("page", ["pages/train.py", "pages/generate.py", "pages/look_inside.py", "pages/how_it_works.py"])
 def test_every_page_renders_its_defaults(page):
     at = app()
     if page != "pages/train.py":
@@ -135,7 +135,7 @@ def test_generate_names_unknown_characters():
     assert not at.exception
 
 
-@pytest.mark.parametrize("page", ["pages/generate.py", "pages/inspect.py"])
+@pytest.mark.parametrize("page", ["pages/generate.py", "pages/look_inside.py"])
 def test_pages_without_a_model_say_how_to_get_one(page):
     at = app()
     at.switch_page(page).run()
@@ -230,7 +230,7 @@ def test_inspect_escapes_html_in_the_users_text():
     at.number_input(key="epochs").set_value(2).run()
     at.button(key="train_button").click().run()
     train_until_done(at)
-    at.switch_page("pages/inspect.py").run()
+    at.switch_page("pages/look_inside.py").run()
     at.text_area(key="inspect_text").input("<script>alert('x')</script>").run()
     shown = at.get("html")[0].proto.body
     assert "<script" not in shown and "&lt;" in shown and "&gt;" in shown  # escaped character by character

@@ -216,7 +216,7 @@ def test_crafted_generate_parameters_do_not_break_the_page():
 def test_html_and_script_in_the_text_are_shown_as_text_on_every_page():
     markup = "<script>alert('x')</script><b>bold</b><img src=x onerror=alert(1)> "
     at = trained_on(markup * 5, 2)
-    pages = ["pages/train.py", "pages/generate.py", "pages/inspect.py", "pages/how_it_works.py"]
+    pages = ["pages/train.py", "pages/generate.py", "pages/look_inside.py", "pages/how_it_works.py"]
     for page in pages:
         at.switch_page(page).run()
         if page == "pages/generate.py":
@@ -285,7 +285,7 @@ def test_an_infinite_number_in_a_generate_link_is_named_and_generating_works(que
 @pytest.mark.parametrize("text", ["GATTACA ACGT " * 30, "👋a" * 80], ids=["DNA", "an emoji and a letter"])
 def test_inspect_copes_with_fewer_characters_than_it_shows_guesses(text):
     at = trained_on(text, 2)
-    at.switch_page("pages/inspect.py").run()
+    at.switch_page("pages/look_inside.py").run()
     assert not at.exception
     vocab_size = len(set(text))
     table = at.dataframe[0].value
@@ -327,7 +327,7 @@ def assert_shown_literally(markdown, charts):
 
 
 def test_an_imported_file_name_and_run_names_are_shown_as_plain_text():
-    from pages import runs
+    from playground import runs
 
     at = trained_on(TEXT, 2)
     records = list(at.session_state["kept_runs"])
@@ -498,7 +498,7 @@ def test_a_text_too_long_to_travel_is_left_out_of_the_link_and_the_share_box_say
 
 def test_inspect_wraps_long_lines_and_keeps_spaces_visible(trained):
     at, _, _ = trained
-    at.switch_page("pages/inspect.py").run()
+    at.switch_page("pages/look_inside.py").run()
     at.text_area(key="inspect_text").input("the cat sat on the mat. " * 6).run()
     view = at.get("html")[-1].proto.body
     assert "pre-wrap" in view and "&nbsp;" not in view

@@ -43,7 +43,7 @@ def test_finished_runs_are_kept_and_compared(two_runs):
 
 
 def test_the_settings_table_names_what_differs(two_runs):
-    from pages import runs
+    from playground import runs
 
     records = two_runs.session_state["kept_runs"]
     assert runs.differing_settings(records) == ["lr"]
@@ -87,7 +87,7 @@ def test_the_current_run_once_deleted_stays_deleted_until_it_trains_again(two_ru
 
 
 def test_export_then_import_restores_every_run_and_a_bad_file_changes_nothing(two_runs):
-    from pages import runs
+    from playground import runs
 
     at = two_runs
     records = at.session_state["kept_runs"]

@@ -4,8 +4,8 @@ import re
 from urllib.parse import urlencode
 
 from browser import button, chart_traces, new_page, open_app, set_number, train_to_the_end, type_text, wait_for, wait_until_idle
-from pages import runs
-from pages.state import Settings
+from playground import runs
+from playground.state import Settings
 from rnn_core import CharRNN, Vocab
 
 OUTSIDE = re.compile(r"^(?!https?://127\.0\.0\.1|wss?://127\.0\.0\.1|data:|blob:|about:).*")

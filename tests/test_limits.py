@@ -4,8 +4,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from pages.limits import Caps, check_caps, step_seconds
-from pages.state import Settings
+from playground.limits import Caps, check_caps, step_seconds
+from playground.state import Settings
 
 
 def test_environment_variables_set_caps_and_bad_values_keep_defaults():

@@ -5,7 +5,7 @@ Training runs in the server's worker processes and the session keeps its trainer
 
 import time
 
-from pages.common import GARBAGE_EVERY_SECONDS
+from playground.ui.common import GARBAGE_EVERY_SECONDS
 
 from browser import button, chromium, process_tree_usage, process_usage, streamlit_server, wait_until_idle
 

@@ -6,9 +6,9 @@ import threading
 import numpy as np
 import pytest
 
-from pages import workers
-from pages.presets import PRESETS, preset_text
-from pages.state import MAX_CHART_POINTS, Settings, TrainingRun, bptt_experiment
+from playground import workers
+from playground.presets import PRESETS, preset_text
+from playground.state import MAX_CHART_POINTS, Settings, TrainingRun, bptt_experiment
 
 
 @pytest.mark.parametrize("key", list(PRESETS))
@@ -70,7 +70,7 @@ def test_bptt_experiment_shows_why_the_gradient_must_flow_back():
 
 
 def test_a_session_waits_while_every_training_slot_is_taken():
-    from pages.state import TRAINING_SLOTS
+    from playground.state import TRAINING_SLOTS
 
     run = TrainingRun(preset_text("rhyme"), Settings(epochs=50))
     run.start()
@@ -114,7 +114,7 @@ def test_a_lost_worker_stops_the_run_keeps_the_model_and_resume_goes_on():
 
 
 def test_a_presenter_link_locks_the_named_settings_with_its_values_or_the_defaults():
-    from pages.state import locked_from_link
+    from playground.state import locked_from_link
 
     locked, text_locked, refused = locked_from_link({"locked": "cell,lr,epochs,text,seed,colour", "cell": "LSTM", "lr": "0.01", "seed": "x1"})
     assert locked == {"cell": "lstm", "lr": 0.01, "epochs": Settings().epochs}
@@ -143,7 +143,7 @@ def test_a_page_run_ended_at_a_redraw_keeps_the_piece_already_sent():
 
 
 def test_resume_takes_the_new_settings_and_is_held_to_the_caps():
-    from pages.limits import Caps
+    from playground.limits import Caps
 
     run = TrainingRun(preset_text("help"), Settings(cell="rnn", seq_len=4, batch_size=1, val_fraction=0.0, epochs=5))
     run.start()

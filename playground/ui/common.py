@@ -9,9 +9,9 @@ import time
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import runs
-from pages.limits import Caps
-from pages.state import LoadedModel, TrainingRun
+from playground import runs
+from playground.limits import Caps
+from playground.state import LoadedModel, TrainingRun
 from playground.plain_text import char_name, code_span, escape_markdown, escape_plotly
 from rnn_core import CheckpointError, load, to_bytes
 
@@ -116,12 +116,12 @@ def current_run():
 
 
 def kept_runs():
-    """The session's finished and stopped runs, oldest first (pages.runs.RunRecord)."""
+    """The session's finished and stopped runs, oldest first (playground.runs.RunRecord)."""
     return st.session_state.setdefault("kept_runs", [])
 
 
 def deleted_runs():
-    """{run_id: progress} of the kept runs the user deleted (pages.runs.delete)."""
+    """{run_id: progress} of the kept runs the user deleted (playground.runs.delete)."""
     return st.session_state.setdefault("deleted_runs", {})
 
 

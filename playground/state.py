@@ -1,7 +1,7 @@
 """What one browser session holds: the settings and the training run. Plain Python, no Streamlit.
 
 A `TrainingRun` is advanced in bounded time slices (`advance`) by the Train page's timer
-fragment, each slice made of short pieces trained in a worker process (`pages.workers`): Stop
+fragment, each slice made of short pieces trained in a worker process (`playground.workers`): Stop
 acts when the current piece ends, and a closed tab simply stops asking for more. A piece's result
 is swapped in under the run's lock, so readers on other reruns never see a half-made step.
 """
@@ -12,8 +12,8 @@ import threading
 import time
 from dataclasses import asdict, dataclass, fields, replace
 
-from pages import workers
-from pages.limits import Caps, check_caps
+from playground import workers
+from playground.limits import Caps, check_caps
 from playground.plain_text import as_sentence
 from rnn_core import CharRNN, DivergenceError, Trainer, Vocab, sample
 

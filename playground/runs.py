@@ -4,8 +4,8 @@ import io
 import math
 from dataclasses import dataclass, replace
 
-from pages.presets import PRESETS
-from pages.state import CELL_NAMES, SETTING_NAMES, Settings, TrainingRun, label, link_value, new_run_id
+from playground.presets import PRESETS
+from playground.state import CELL_NAMES, SETTING_NAMES, Settings, TrainingRun, label, link_value, new_run_id
 from rnn_core import CheckpointError, UnknownCharactersError, collection_to_bytes, load_many, sample
 
 @dataclass

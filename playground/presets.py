@@ -32,7 +32,7 @@ class Preset(NamedTuple):
     label: str  # shown, and written into links
     load: Callable[[], str]
     about: str  # what it teaches
-    settings: dict = {}  # the settings it needs that differ from the defaults (pages.state.Settings)
+    settings: dict = {}  # the settings it needs that differ from the defaults (playground.state.Settings)
 
 
 # key -> Preset. Every preset trains with the settings it brings (tests/test_state.py checks).

@@ -16,7 +16,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from pages.limits import Caps
+from playground.limits import Caps
 from rnn_core import DivergenceError
 
 WORKERS = Caps.from_environment().training_workers

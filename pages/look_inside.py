@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import common
+from playground.ui import common
 from playground.plain_text import char_name
 
 MAX_INSPECT_CHARS = 500
