@@ -33,7 +33,8 @@ def clip_by_global_norm(grads, max_norm):
 
 
 class Optimizer:
-    name = ""
+    name = ""  # the key make_optimizer knows it by
+    display_name = ""  # as people write it, for messages
     slots = ()  # names of the running statistics, each shaped like params
 
     def __init__(self, num_params, lr, dtype=np.float32):
@@ -59,6 +60,7 @@ class Optimizer:
 
 class SGD(Optimizer):
     name = "sgd"
+    display_name = "SGD"
 
     def _update(self, params, grads):
         np.multiply(grads, self.lr, out=self._scratch)
@@ -69,6 +71,7 @@ class Momentum(Optimizer):
     """velocity = momentum * velocity + grads; params -= lr * velocity."""
 
     name = "momentum"
+    display_name = "Momentum"
     slots = ("velocity",)
 
     def __init__(self, num_params, lr, dtype=np.float32, momentum=0.9):
@@ -87,6 +90,7 @@ class Adagrad(Optimizer):
     """memory += grads^2; params -= lr * grads / sqrt(memory + eps) (min-char-rnn's rule)."""
 
     name = "adagrad"
+    display_name = "Adagrad"
     slots = ("memory",)
 
     def __init__(self, num_params, lr, dtype=np.float32, eps=1e-8):
@@ -108,6 +112,7 @@ class RMSProp(Optimizer):
     """mean_square = decay * mean_square + (1 - decay) grads^2; params -= lr grads / (sqrt(mean_square) + eps)."""
 
     name = "rmsprop"
+    display_name = "RMSProp"
     slots = ("mean_square",)
 
     def __init__(self, num_params, lr, dtype=np.float32, decay=0.99, eps=1e-8):
@@ -131,6 +136,7 @@ class Adam(Optimizer):
     """Adam with bias correction (Kingma and Ba, 2015)."""
 
     name = "adam"
+    display_name = "Adam"
     slots = ("mean", "mean_square")
 
     def __init__(self, num_params, lr, dtype=np.float32, beta1=0.9, beta2=0.999, eps=1e-8):

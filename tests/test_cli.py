@@ -155,4 +155,6 @@ def test_divergence_is_a_clear_error_and_keeps_the_last_good_model(tmp_path):
     result = cli("train", corpus, "--cell", "rnn", "--optimizer", "sgd", "--lr", "1e9", "--clip", "0", "--out", out, check=False)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "learning rate 1e+09" in result.stderr and out.exists()
+    assert "error: Training diverged" in result.stderr and "too high for SGD;" in result.stderr
+    assert "The last good parameters were restored. Saved them to" in result.stderr
     assert cli("sample", out, "--prime", "a", "--length", 5).stdout.startswith("a")

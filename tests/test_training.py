@@ -1,5 +1,6 @@
 import math
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,14 +8,23 @@ import pytest
 from rnn_core import CharRNN, DivergenceError, Trainer, Vocab, make_streams, sample
 
 HELP = "help!"
+RHYME = (Path(__file__).resolve().parent.parent / "assets" / "rhyme.txt").read_text(encoding="utf-8")
 
 
-def help_trainer(**overrides):
+def help_trainer(seed=0, **overrides):
     vocab = Vocab.from_text(HELP)
     settings = dict(seq_len=4, batch_size=1, optimizer="adagrad", lr=0.1, val_fraction=0)
     settings.update(overrides)
-    model = CharRNN(len(vocab), 100, "rnn", seed=0)
+    model = CharRNN(len(vocab), 100, "rnn", seed=seed)
     return vocab, model, Trainer(model, vocab.encode(HELP), **settings)
+
+
+def rhyme_trainer(**overrides):
+    """The app's default run: a GRU of 128 units on the rhyme, 16 streams of 48-character windows."""
+    vocab = Vocab.from_text(RHYME)
+    settings = dict(seq_len=48, batch_size=16, optimizer="adam", lr=0.004, clip=5.0, val_fraction=0.1)
+    settings.update(overrides)
+    return Trainer(CharRNN(len(vocab), 128, "gru", seed=0), vocab.encode(RHYME), **settings)
 
 
 def test_help_task_learns_and_greedy_sampling_says_help():
@@ -65,6 +75,27 @@ def test_loss_falls_on_a_repetitive_text():
     assert trainer.history[-1].val_loss < trainer.history[0].val_loss
 
 
+def test_live_curve_points_are_mean_losses_over_their_reporting_interval():
+    every = 6
+    _, reported = make_trainer(report_every=every)
+    events = []
+    reported.train(1, callback=events.append)
+    _, stepped = make_trainer()
+    losses = np.array([stepped.step()[0] for _ in range(stepped.steps_per_epoch)])
+    chars = np.array([inputs.size for inputs, _ in stepped.train_windows])  # the last window is shorter
+    steps = stepped.steps_per_epoch
+    ends = [*range(every, steps, every), steps]  # the last interval ends with the epoch
+    assert steps % every != 0
+    expected = [np.average(losses[start:end], weights=chars[start:end]) for start, end in zip([0, *ends[:-1]], ends)]
+    assert [epoch for epoch, _ in reported.progress] == [end / steps for end in ends]
+    np.testing.assert_allclose([loss for _, loss in reported.progress], expected, rtol=1e-6)
+    np.testing.assert_allclose([e["train_loss"] for e in events if e["kind"] == "progress"], expected[:-1], rtol=1e-6)
+    # not the running mean since the epoch began, which the first point alone is
+    assert reported.progress[1][1] != pytest.approx(np.average(losses[: 2 * every], weights=chars[: 2 * every]), rel=1e-6)
+    assert reported.progress[-1][1] != pytest.approx(reported.history[0].train_loss, rel=1e-6)
+    assert reported.history[0].train_loss == pytest.approx(np.average(losses, weights=chars), rel=1e-6)
+
+
 def test_progress_events_inside_long_epochs():
     _, trainer = make_trainer(report_every=5)
     events = []
@@ -109,17 +140,18 @@ def test_stop_by_callback_then_resume_equals_an_uninterrupted_run():
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_a_pickled_trainer_carries_on_exactly_where_it_was(cell):
     # How the app hands a run to a worker process and back between slices.
-    model_a, straight = make_trainer(cell=cell)
+    model_a, straight = make_trainer(cell=cell, report_every=4)
     straight.train(3)
 
-    _, trainer = make_trainer(cell=cell)
-    assert trainer.train(3, max_steps=5) == "steps"
+    _, trainer = make_trainer(cell=cell, report_every=4)
+    assert trainer.train(3, max_steps=5) == "steps"  # in the middle of a reporting interval
     trainer = pickle.loads(pickle.dumps(trainer))
     model_b = trainer.model
     assert all(np.shares_memory(view, model_b.flat_params) for view in model_b.params.values())
     assert trainer.train(3) == "done"
     assert [s.train_loss for s in trainer.history] == [s.train_loss for s in straight.history]
     assert [s.val_loss for s in trainer.history] == [s.val_loss for s in straight.history]
+    assert trainer.progress == straight.progress
     np.testing.assert_array_equal(model_a.flat_params, model_b.flat_params)
 
 
@@ -222,11 +254,13 @@ def test_every_optimizer_lowers_the_loss(optimizer):
     assert trainer.history[-1].train_loss < trainer.history[0].train_loss
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_divergence_stops_with_a_clear_error_and_restores_good_parameters(optimizer):
+@pytest.mark.parametrize("optimizer,shown", [("sgd", "SGD"), ("momentum", "Momentum"), ("adagrad", "Adagrad"), ("rmsprop", "RMSProp"), ("adam", "Adam")])
+def test_divergence_stops_with_a_clear_error_and_restores_good_parameters(optimizer, shown):
     model, trainer = make_trainer(cell="rnn", optimizer=optimizer, lr=1e9, clip=0)
-    with pytest.raises(DivergenceError, match="learning rate 1e\\+09"):
+    with pytest.raises(DivergenceError, match="learning rate 1e\\+09") as caught:
         trainer.train(5)
+    assert str(caught.value).startswith("Training diverged at epoch 1, step ")
+    assert f"too high for {shown};" in str(caught.value) and str(caught.value).endswith("The last good parameters were restored.")
     assert np.all(np.isfinite(model.flat_params))
     x, y = trainer.train_windows[0]
     loss, _ = model.loss(x, y)
@@ -234,6 +268,58 @@ def test_divergence_stops_with_a_clear_error_and_restores_good_parameters(optimi
     trainer.optimizer.lr = 0.01
     assert trainer.train(1) == "done"  # training can go on at a sane rate
     assert math.isfinite(trainer.history[-1].train_loss)
+
+
+def uniform_loss(trainer):
+    """ln V: the loss of guessing every character uniformly, near which training starts."""
+    return math.log(trainer.model.vocab_size)
+
+
+def diverged_rhyme_trainer():
+    """The app's default run at SGD learning rate 10 without clipping, trained until it diverges."""
+    trainer = rhyme_trainer(optimizer="sgd", lr=10.0, clip=0)
+    with pytest.raises(DivergenceError, match="learning rate 10 ") as caught:
+        trainer.train(20)
+    return trainer, str(caught.value)
+
+
+def test_after_divergence_the_restored_parameters_beat_guessing_uniformly():
+    trainer, message = diverged_rhyme_trainer()
+    assert message.startswith("Training diverged") and "too high for SGD;" in message
+    assert trainer.validation_loss() < uniform_loss(trainer)
+    # the epoch whose parameters blew up (validation above 30 nats) is not reported as finished
+    assert trainer.history and all(stats.val_loss < uniform_loss(trainer) for stats in trainer.history)
+
+
+def test_training_resumed_at_a_sane_rate_after_divergence_learns():
+    trainer, _ = diverged_rhyme_trainer()
+    restored = trainer.validation_loss()
+    trainer.optimizer.lr, trainer.clip = 0.01, 5.0
+    assert trainer.train(trainer.epoch + 3) == "done"
+    assert trainer.history[-1].val_loss < restored < uniform_loss(trainer)
+
+
+def test_a_healthy_run_that_overshoots_uniform_guessing_early_is_not_stopped():
+    # This seed's loss climbs 3.5 nats above ln V in its first steps, the most of 120 help! runs
+    _, _, trainer = help_trainer(seed=4)
+    assert trainer.train(300) == "done"
+    losses = [stats.train_loss for stats in trainer.history]
+    assert max(losses) > uniform_loss(trainer) + 3 and losses[-1] < 0.05
+
+
+def test_overfitting_past_the_limit_on_validation_is_not_divergence():
+    # Trained on "abab...", held out "aabb...": the surer the model, the worse it does there
+    text = "ab" * 180 + "aabb" * 10
+    vocab = Vocab.from_text(text)
+    trainer = Trainer(CharRNN(2, 16, "rnn", seed=0), vocab.encode(text), seq_len=16, batch_size=4, optimizer="adam", lr=0.03, val_fraction=0.1)
+    assert trainer.train(30) == "done"
+    assert trainer.history[-1].train_loss < 1e-3 and trainer.history[-1].val_loss > trainer.divergence_limit
+
+
+def test_the_apps_default_run_does_not_diverge():
+    trainer = rhyme_trainer()
+    assert trainer.train(20) == "done"
+    assert trainer.history[-1].val_loss < trainer.history[0].val_loss < uniform_loss(trainer)
 
 
 def test_clipping_bounds_the_update():
