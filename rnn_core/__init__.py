@@ -15,6 +15,7 @@ from .model import CharRNN, ForwardResult, param_shapes
 from .optim import OPTIMIZERS, SGD, Adagrad, Adam, Momentum, RMSProp, clip_by_global_norm, global_norm, make_optimizer
 from .sample import next_char_probs, sample, sample_steps, sample_stream, sample_with_probs, shape_distribution
 from .train import DivergenceError, EpochStats, Trainer, evaluate, make_streams, split_validation
+from .training_state import restore_training_state, training_state_to_bytes
 from .vocab import UnknownCharactersError, Vocab
 
 __all__ = [
@@ -50,6 +51,8 @@ __all__ = [
     "EpochStats",
     "evaluate",
     "Trainer",
+    "restore_training_state",
+    "training_state_to_bytes",
     "make_streams",
     "split_validation",
     "UnknownCharactersError",
