@@ -1,33 +1,61 @@
-"""The char-RNN playground: train a character-level RNN live, generate text, look inside."""
+"""The char-RNN playground: train a character-level RNN live, generate text, look inside.
+
+`streamlit run streamlit_app.py` finds `app` below and serves it: Streamlit's ASGI entry, with a
+middleware that gives each browser an owner id (playground.owner) and a lifespan that starts the
+training service with the server. The same file is the app's script: each page run builds the
+navigation below.
+"""
 
 import os
 
-# One BLAS thread per training session, set before numpy loads: the browser, the server and other
+# One BLAS thread per training worker, set before numpy loads: the browser, the server and other
 # sessions share the cores, and a second BLAS thread then costs more in waiting than it gains.
 # Set OPENBLAS_NUM_THREADS yourself to override.
 for variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+
 import streamlit as st  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
+from streamlit.runtime.scriptrunner import get_script_run_ctx  # noqa: E402
 
-from playground.ui.common import BIG_SCREEN_CSS, collapse_sidebar_on_narrow_screens, collect_garbage_now_and_then, presenting, training_status_sidebar  # noqa: E402
+from playground.owner import OwnerCookieMiddleware  # noqa: E402
+from playground.ui import common  # noqa: E402
 
-# On the big screen the sidebar starts closed: at 1280x720 it would take a quarter of the width.
-st.set_page_config(page_title="char-rnn playground", page_icon="🔤", layout="wide", initial_sidebar_state="collapsed" if presenting() else "auto")
-if presenting():
-    st.html(BIG_SCREEN_CSS)
-collapse_sidebar_on_narrow_screens()
 
-train_page = st.Page("pages/train.py", title="Train", icon="🏋️", default=True)
-pages = [
-    train_page,
-    st.Page("pages/generate.py", title="Generate", icon="✍️"),
-    st.Page("pages/look_inside.py", title="Inspect", icon="🔬", url_path="inspect"),  # not inspect.py: that is a standard module
-    st.Page("pages/compare.py", title="Compare", icon="📊"),
-    st.Page("pages/how_it_works.py", title="How it works", icon="📐"),
-]
-page = st.navigation(pages)
-if page.url_path != train_page.url_path:
-    training_status_sidebar()
-collect_garbage_now_and_then()  # before the page: a page's run can end early (Stop, st.rerun)
-page.run()
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    """Start the training service (and warm its workers) with the server; save every run when it stops."""
+    service = await asyncio.to_thread(common.service)
+    yield
+    await asyncio.to_thread(service.shutdown)
+
+
+app = st.App(__file__, lifespan=lifespan, middleware=[Middleware(OwnerCookieMiddleware)])
+
+
+def main():
+    # On the big screen the sidebar starts closed: at 1280x720 it would take a quarter of the width.
+    st.set_page_config(page_title="char-rnn playground", page_icon="🔤", layout="wide", initial_sidebar_state="collapsed" if common.presenting() else "auto")
+    if common.presenting():
+        st.html(common.BIG_SCREEN_CSS)
+    common.collapse_sidebar_on_narrow_screens()
+    train_page = st.Page("pages/train.py", title="Train", icon="🏋️", default=True)
+    pages = [
+        train_page,
+        st.Page("pages/generate.py", title="Generate", icon="✍️"),
+        st.Page("pages/look_inside.py", title="Inspect", icon="🔬", url_path="inspect"),  # not inspect.py: that is a standard module
+        st.Page("pages/compare.py", title="Compare", icon="📊"),
+        st.Page("pages/how_it_works.py", title="How it works", icon="📐"),
+    ]
+    page = st.navigation(pages)
+    if page.url_path != train_page.url_path:
+        common.training_status_sidebar()
+    common.collect_garbage_now_and_then()  # before the page: a page's run can end early (Stop, st.rerun)
+    page.run()
+
+
+if get_script_run_ctx() is not None:  # run as the app's script (uvicorn imports this file as a module too)
+    main()

@@ -1,7 +1,5 @@
 """Compare: the session's runs on one chart, their settings side by side, and a sample of each."""
 
-import time
-
 import pandas as pd
 import streamlit as st
 
@@ -11,6 +9,7 @@ from playground.limits import Caps
 from playground.presets import CUSTOM, DEFAULT_PRESET, preset_text
 from playground.state import SETTING_NAMES, Settings, label
 from playground.plain_text import escape_markdown
+from playground.store import StoreFull
 
 LESSON_SECONDS = 8.0  # each variant of a lesson trains this long at most, or to its epochs
 
@@ -30,6 +29,7 @@ def train_settings():
 
 
 def run_lesson(lesson):
+    """Hand the lesson's variants to the training service; lesson_progress watches them."""
     title, _ = runs.LESSONS[lesson]
     text, settings, preset = train_settings()
     try:
@@ -38,24 +38,37 @@ def run_lesson(lesson):
         st.session_state["compare_error"] = f"{title} cannot run with the Train page's settings: {error}"
         return
     st.session_state["compare_error"] = None
-    progress = st.progress(0.0, text=f"{title}: starting")
+    common.service().train_lesson(common.my_runs(), [(f"{title}: {name}", run) for name, run in variants], LESSON_SECONDS)
+    st.rerun()
+
+
+def lesson_progress():
+    """The lesson training now, redrawn while it trains; once it ends, its runs are chosen."""
+    owner = common.my_runs()
+    if not owner.lesson:
+        return
+    st.fragment(_lesson_progress, run_every=1.0)()
+
+
+def _lesson_progress():
+    owner = common.my_runs()
+    variants = owner.lesson
+    if not variants:
+        return
+    if any(run.training or run.keep_as is not None for _, run in variants):
+        done = sum(min(run.train_seconds / LESSON_SECONDS, run.trainer.epoch_fraction / run.target_epochs, 1.0) if run.training else 1.0 for _, run in variants)
+        st.progress(done / len(variants), text=" · ".join(f"{escape_markdown(name)}: epoch {run.trainer.epoch_fraction:.1f}" for name, run in variants))
+        return
     problems = []
-    for index, (name, run) in enumerate(variants):
-        run.start()
-        deadline = time.monotonic() + LESSON_SECONDS
-        while run.training and time.monotonic() < deadline:
-            run.advance(min(1.0, deadline - time.monotonic()))
-            done = (index + min(run.trainer.epoch_fraction / run.target_epochs, 1.0)) / len(variants)
-            progress.progress(done, text=f"{title}: training {name}, epoch {run.trainer.epoch_fraction:.1f}")
-        run.stop()
+    for name, run in variants:
         if run.status == "diverged":
             problems.append(f"{name}: {run.message}")
         elif run.epoch == 0:
             problems.append(f"{name} did not finish an epoch in {LESSON_SECONDS:g} s: use a shorter text or smaller settings on the Train page.")
-        common.keep_run(run, f"{title}: {name}")
+    owner.lesson = []
     st.session_state["compare_error"] = " ".join(problems) or None
     lesson_ids = {run.run_id for _, run in variants}
-    st.session_state["compare_selected"] = [record.run_id for record in common.kept_runs() if record.run_id in lesson_ids]
+    st.session_state["compare_selected"] = [record.run_id for record in owner.kept if record.run_id in lesson_ids]
     st.rerun()
 
 
@@ -63,15 +76,19 @@ def _import_runs():
     uploaded = st.session_state.get("runs_upload")
     if uploaded is None:
         return
-    records = common.kept_runs()
-    kept_before = {record.run_id for record in records}
-    try:
-        runs.import_records(uploaded.getvalue(), records, Caps.from_environment().runs_kept)
-    except ValueError as error:
-        st.session_state["compare_error"] = f"{uploaded.name}: {error}"
-        return
+    owner = common.my_runs()
+    with owner.lock:
+        kept_before = {record.run_id for record in owner.kept}
+        try:
+            runs.import_records(uploaded.getvalue(), owner.kept, Caps.from_environment().runs_kept)
+            for record in owner.kept:
+                if record.run_id not in kept_before:
+                    common.service().save_record(owner, record)
+        except (ValueError, StoreFull) as error:  # StoreFull: the records past the cap stay for this visit only
+            st.session_state["compare_error"] = f"{uploaded.name}: {error}"
+            return
     st.session_state["compare_error"] = None
-    st.session_state["compare_selected"] = [record.run_id for record in records if record.run_id not in kept_before]
+    st.session_state["compare_selected"] = [record.run_id for record in owner.kept if record.run_id not in kept_before]
 
 
 def lessons():
@@ -120,20 +137,38 @@ def manage(records):
             if rename.button("Rename", key="rename_button"):
                 try:
                     runs.rename(records, record, new_name)
+                    common.service().save_record(common.my_runs(), record)
                     st.rerun()
-                except ValueError as error:
+                except (ValueError, StoreFull) as error:
                     st.error(escape_markdown(str(error)))
             if delete.button("Delete", key="delete_button"):
-                runs.delete(records, record, common.deleted_runs())
+                common.service().delete_record(common.my_runs(), record)
                 st.rerun()
             st.download_button("Export all runs (.zip)", data=lambda: runs.export_bytes(records), file_name="char-rnn-runs.zip", mime="application/zip", on_click="ignore", key="export_runs")
         st.file_uploader("Import runs (.zip)", type=["zip"], key="runs_upload", on_change=_import_runs, max_upload_size=Caps.from_environment().upload_mb)
+    forget_my_runs()
 
+
+def forget_my_runs():
+    """Delete every run of this browser, from this server's store too, after a question."""
+    with st.expander("Forget my runs"):
+        st.caption("Your runs are kept on this server for this browser (a cookie, no account) until they go unopened for "
+                   f"{Caps.from_environment().idle_days} days. This deletes all of them at once, the current one too.")
+        if st.checkbox("Yes, delete every run of mine", key="forget_confirm"):
+            st.button("Forget my runs", key="forget_button", type="primary", on_click=_forget)
+
+
+def _forget():
+    common.service().forget(common.my_runs())
+    st.session_state["forget_confirm"] = False
+    st.session_state.pop("compare_selected", None)
+    st.toast("Every run of yours is gone from this server.")
 
 st.title("Compare runs")
 common.keep_current_run()
 records = common.kept_runs()
 lessons()
+lesson_progress()
 if st.session_state.get("compare_error"):
     st.error(escape_markdown(st.session_state["compare_error"]))
 if not records:

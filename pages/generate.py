@@ -46,12 +46,13 @@ def generate(source, chosen):
     placeholder = st.empty()
     shaping = dict(temperature=chosen["temperature"], top_k=chosen["top_k"] or None, top_p=chosen["top_p"], greedy=chosen["greedy"], seed=chosen["seed"])
     text, last_draw = chosen["prime"], 0.0
-    with source.lock:
-        for char in sample_stream(source.model, source.vocab, chosen["prime"], chosen["length"], **shaping):
-            text += char
-            if time.perf_counter() - last_draw > REDRAW_SECONDS:
-                placeholder.code(text, language=None, wrap_lines=True)
-                last_draw = time.perf_counter()
+    with source.lock:  # the model at this moment: training swaps in new copies, and never changes this one
+        model = source.model
+    for char in sample_stream(model, source.vocab, chosen["prime"], chosen["length"], **shaping):
+        text += char
+        if time.perf_counter() - last_draw > REDRAW_SECONDS:
+            placeholder.code(text, language=None, wrap_lines=True)
+            last_draw = time.perf_counter()
     placeholder.code(text, language=None, wrap_lines=True)
     st.session_state["generated"] = text
 

@@ -1,6 +1,5 @@
 """Train: pick a text, set the hyperparameters, press Train and watch the network learn."""
 
-import itertools
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -11,14 +10,10 @@ from playground.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_key, pres
 from playground.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label, link_value, locked_from_link
 from playground.plain_text import char_name, code_span, escape_markdown
 
-# While training, the browser reruns the live view every TICK_SECONDS and each run trains for as
-# long, in pieces of REDRAW_SECONDS in a worker process with a redraw after each: a rerun costs
-# ~0.1 s, and a redraw overlaps the next piece. Pieces of 0.5 s cost +20% over the engine alone
-# (benchmarks/app_speed.py), of 1 s +7-15%. A tick that comes early only ends a slice at its next
-# redraw. Stop, another page or a closed tab end a slice when the piece in flight ends.
-TICK_SECONDS = 4.0
-SLICE_SECONDS = 4.0
-REDRAW_SECONDS = 1.0
+# The training service trains; the live view only redraws the run's state, this often, while it
+# trains. A redraw costs the server ~0.1 s of one core and the browser more: once a second is live
+# enough and leaves the cores to training.
+LIVE_SECONDS = 1.0
 # A custom text travels in the link while the link stays short enough for every server and proxy
 # on the way to open it (uvicorn refuses a request line over 16 KB, nginx over 8 KB by default).
 MAX_TEXT_IN_LINK = 5000  # characters of the text once encoded for the link
@@ -229,7 +224,7 @@ def start_new_run(text, settings, preset):
         return
     st.session_state["train_error"] = None
     common.set_run(run)
-    run.start()
+    common.service().train(common.my_runs(), run)
 
 
 def controls(run, text, settings, preset):
@@ -237,7 +232,7 @@ def controls(run, text, settings, preset):
     columns = st.columns(4)
     if run is not None and run.training:
         if columns[0].button("Stop", key="stop_button", type="primary", width="stretch"):
-            run.stop()
+            common.service().stop(run)
             st.rerun()
         return
     has_model = run is not None and (run.epoch > 0 or run.trainer.window > 0)
@@ -247,7 +242,7 @@ def controls(run, text, settings, preset):
         else:
             start_new_run(text, settings, preset)
             st.rerun()
-    if run is not None and run.status in ("stopped", "done", "diverged"):
+    if run is not None and run.status in ("stopped", "paused", "done", "diverged"):
         if columns[1].button("Resume", key="resume_button", width="stretch", help="Continue the same run (same model, optimiser state and curve)."):
             st.session_state["confirm_discard"] = False  # resuming answers the question
             try:
@@ -256,6 +251,7 @@ def controls(run, text, settings, preset):
                 st.session_state["train_error"] = str(error)
             else:
                 st.session_state["train_error"] = None
+                common.service().train(common.my_runs(), run)
                 st.rerun()
     if run is not None or st.session_state.get("loaded_model") is not None:
         if columns[2].button("Reset", key="reset_button", width="stretch", help="Forget the model and its curve."):
@@ -268,7 +264,7 @@ def controls(run, text, settings, preset):
     if st.session_state.get("confirm_discard"):
         reason = f" ({', '.join(changed)} changed)" if changed else ""
         if run.epoch > 0:
-            fate = f"The current run, trained for {run.trained_for}, stays on the Compare page; download its model to keep it beyond this session."
+            fate = f"The current run, trained for {run.trained_for}, stays on the Compare page."
         else:
             fate = f"The current model, trained for {run.trained_for}, has not finished an epoch and will be thrown away."
         st.warning(f"Start a new run{reason}? {fate}")
@@ -291,8 +287,8 @@ def step_mode(run, text, settings, preset):
     if len(stepped_text) > STEP_MODE_MAX_CHARS:
         st.warning(f"Step mode is for short texts (up to {STEP_MODE_MAX_CHARS:,} characters); this one has {len(stepped_text):,}. Pick a shorter text, such as help!.")
         return
-    if run is not None and run.training:
-        st.info("Stop training to take steps one at a time.")
+    if run is not None and (run.training or run.in_flight):
+        st.info("Stop training to take steps one at a time." if run.training else "The last piece of training is landing: take a step in a moment.")
         return
     if st.button("Take one step", key="step_button", type="primary", help="One window: forward, backward, clip, update. The model is the one Train and Resume use."):
         st.session_state["confirm_discard"] = False
@@ -305,6 +301,7 @@ def step_mode(run, text, settings, preset):
             common.set_run(run)
         epoch, window = run.epoch, run.trainer.window
         details = run.step_in_detail()
+        common.service().save(common.my_runs(), run)
         st.session_state["step_details"] = (run.run_id, epoch, window, details, (run.epoch, run.trainer.window))
     shown = st.session_state.get("step_details")
     # a step's details are shown while the model is still the one that step left (not after Resume)
@@ -322,7 +319,7 @@ def format_seconds(seconds):
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
-def draw_run(run, boxes, draw_number):
+def draw_run(run, boxes):
     """Progress, loss curve and the latest sample, into the three placeholders."""
     progress_box, chart_box, sample_box = boxes
     with run.lock:
@@ -337,13 +334,13 @@ def draw_run(run, boxes, draw_number):
         caption += f" · {last.chars_per_sec:,.0f} characters per second · loss {last.train_bpc:.3f} bits/char{val}"
     if run.training and run.eta_seconds is not None:
         caption += f" · about {format_seconds(run.eta_seconds)} left"
-    if run.training and run.waiting:
-        caption = "Waiting for a free training slot: the server is busy, your turn comes within seconds · " + caption
+    place = common.service().queue_place(run) if run.training else None
+    if place:
+        caption = f"Waiting for a free worker: {common.ordinal(place)} in line, your turn comes within seconds · " + caption
     progress_box.progress(min(fraction / run.target_epochs, 1.0), text=caption)
     if not curve["train"]:
         return  # nothing to plot yet: a room of sessions waiting their turn loads no charts
-    # a key unique within this run: a placeholder redrawn with the same key would clash
-    chart_box.plotly_chart(common.loss_figure(curve, height=430 if presenting else 360, font_size=18 if presenting else None), key=f"loss_chart_{draw_number}", config={"displayModeBar": False})
+    chart_box.plotly_chart(common.loss_figure(curve, height=430 if presenting else 360, font_size=18 if presenting else None), key="loss_chart", config={"displayModeBar": False})
     if samples:
         epoch, text = samples[-1]
         with sample_box.container():
@@ -351,7 +348,7 @@ def draw_run(run, boxes, draw_number):
             st.code(text, language=None, wrap_lines=True)
 
 
-@st.fragment(run_every=TICK_SECONDS if common.current_run() is not None and common.current_run().training else None)
+@st.fragment(run_every=LIVE_SECONDS if common.current_run() is not None and common.current_run().training else None)
 def live_view():
     run = common.current_run()
     if run is None:
@@ -364,14 +361,11 @@ def live_view():
         boxes = (progress_box, chart_column.empty(), sample_column.empty())
     else:
         boxes = (st.empty(), st.empty(), st.empty())
-    draws = itertools.count()
-    draw_run(run, boxes, next(draws))
-    run.advance(SLICE_SECONDS, redraw=lambda: draw_run(run, boxes, next(draws)), redraw_every=REDRAW_SECONDS)
-    draw_run(run, boxes, next(draws))
-    if run.status == "diverged":
-        error_box.error(run.message)
+    draw_run(run, boxes)
+    if run.message:
+        (error_box.error if run.status == "diverged" else error_box.info)(escape_markdown(run.message))
     if st.session_state.get("drawn_status") != run.status:
-        st.rerun()  # training ended inside this fragment: redraw the buttons and stop the timer
+        st.rerun()  # training ended (or began, in another tab): redraw the buttons and the timer
 
 
 presenting = st.sidebar.toggle("Big-screen view", key="present", bind="query-params", persist_state="session", help="Large type, the curve and the sample side by side, the text and sharing tucked away.")

@@ -18,7 +18,10 @@ class Caps:
     generate_length: int = 5000  # CHAR_RNN_MAX_GENERATE_LENGTH
     upload_mb: int = 50  # CHAR_RNN_MAX_UPLOAD_MB: text and model files (Streamlit's server.maxUploadSize matches)
     training_workers: int = 2  # CHAR_RNN_MAX_TRAINING_WORKERS: sessions training at the same moment
-    runs_kept: int = 12  # CHAR_RNN_MAX_RUNS_KEPT: finished runs a session keeps to compare
+    runs_kept: int = 12  # CHAR_RNN_MAX_RUNS_KEPT: finished runs a browser keeps to compare
+    owner_mb: int = 200  # CHAR_RNN_MAX_OWNER_MB: disk the run store gives one browser's runs
+    store_mb: int = 5000  # CHAR_RNN_MAX_STORE_MB: disk the whole run store may take
+    idle_days: int = 7  # CHAR_RNN_MAX_IDLE_DAYS: runs not opened for this many days go
 
     @classmethod
     def from_environment(cls, environ=None):

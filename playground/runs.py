@@ -6,13 +6,13 @@ from dataclasses import dataclass, replace
 
 from playground.presets import PRESETS
 from playground.state import CELL_NAMES, SETTING_NAMES, Settings, TrainingRun, label, link_value, new_run_id
-from rnn_core import CheckpointError, UnknownCharactersError, collection_to_bytes, load_many, sample
+from rnn_core import CheckpointError, UnknownCharactersError, collection_to_bytes, load, load_many, sample, to_bytes
 
 @dataclass
 class RunRecord:
     """What a finished or stopped run leaves: settings, curves, summary and the model itself."""
 
-    run_id: int
+    run_id: str
     name: str
     text_label: str
     settings: Settings
@@ -22,6 +22,14 @@ class RunRecord:
     model: object
     vocab: object
     progress: tuple = None  # (epochs, window, status) of the run when recorded; None when imported
+
+    def description(self):
+        """What the run store keeps beside the checkpoint (whose metadata holds the rest)."""
+        return {"progress": None if self.progress is None else list(self.progress)}
+
+    def checkpoint_bytes(self):
+        """The model with this record's metadata, as export and the run store keep it."""
+        return to_bytes(self.model, self.vocab, self.metadata())
 
     def metadata(self):
         """JSON-friendly everything but the model, for export."""
@@ -193,6 +201,17 @@ def import_records(data, records, limit):
             raise ValueError(f"This file's runs are damaged ({type(error).__name__}: {error}). Nothing was changed.") from None
     records.extend(imported)
     return [record.name for record in imported]
+
+
+def record_from_saved(row):
+    """A RunRecord as the run store kept it (RunStore.runs); ValueError if it cannot be read."""
+    try:
+        record = _record_from(load(io.BytesIO(row["model"])), row["run_id"], [])
+    except (CheckpointError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"the kept run {row['run_id']} cannot be read ({type(error).__name__}: {error})") from None
+    progress = row["description"].get("progress")
+    record.progress = None if progress is None else tuple(progress)
+    return record
 
 
 def _record_from(checkpoint, run_id, existing):

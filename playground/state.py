@@ -1,34 +1,27 @@
-"""What one browser session holds: the settings and the training run. Plain Python, no Streamlit.
+"""A training run and its settings: text, model, trainer, samples and status. Plain Python, no Streamlit.
 
-A `TrainingRun` is advanced in bounded time slices (`advance`) by the Train page's timer
-fragment, each slice made of short pieces trained in a worker process (`playground.workers`): Stop
-acts when the current piece ends, and a closed tab simply stops asking for more. A piece's result
-is swapped in under the run's lock, so readers on other reruns never see a half-made step.
+Runs are trained by the training service (playground.service), which swaps each trained copy in
+under the run's lock, so readers on any page never see a half-made step.
 """
 
-import itertools
+import io
 import math
+import secrets
 import threading
 import time
 from dataclasses import asdict, dataclass, fields, replace
 
-from playground import workers
 from playground.limits import Caps, check_caps
 from playground.plain_text import as_sentence
-from rnn_core import CharRNN, DivergenceError, Trainer, Vocab, sample
+from rnn_core import CharRNN, CheckpointError, DivergenceError, Trainer, Vocab, load, restore_training_state, to_bytes, training_state_to_bytes
 
-SAMPLE_LENGTH = 200
 MAX_CHART_POINTS = 600
-SAMPLE_EVERY_SECONDS = 1.0
-# Training slots shared by every session of this server process. A session trains only while it
-# holds one, so a full room takes turns instead of slowing everyone, and every page, to a crawl.
-TRAINING_SLOTS = threading.BoundedSemaphore(workers.WORKERS)
-_run_ids = itertools.count(1)
+SAMPLES_KEPT = 50  # the newest samples a saved run keeps
 
 
 def new_run_id():
-    """A number no other run of this server has."""
-    return next(_run_ids)
+    """An id no other run has, on any server, and no one can guess (128 random bits)."""
+    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -126,17 +119,23 @@ class LoadedModel:
 
 
 class TrainingRun:
-    """One run: its text, settings, model, trainer, samples and status."""
+    """One run: its text, settings, model, trainer, samples and status.
 
-    def __init__(self, text, settings, preset=None, caps=None):
+    The training service (playground.service) trains it in a worker and swaps each trained copy in
+    with `land`, under `lock`: readers on a page never see a half-made step.
+    """
+
+    def __init__(self, text, settings, preset=None, caps=None, model=None):
         settings.check()
         check_text(text)
         check_caps(text, settings, caps or Caps.from_environment())
         self.text, self.settings, self.preset = text, settings, preset
         self.run_id = new_run_id()
+        self.owner_id = None  # set by the service when it first trains the run
         self.vocab = Vocab.from_text(text)
         try:
-            model = CharRNN(len(self.vocab), settings.hidden_size, settings.cell, settings.num_layers, seed=settings.seed, bptt_horizon=settings.bptt_horizon or None)
+            if model is None:
+                model = CharRNN(len(self.vocab), settings.hidden_size, settings.cell, settings.num_layers, seed=settings.seed, bptt_horizon=settings.bptt_horizon or None)
             self.trainer = Trainer(
                 model,
                 self.vocab.encode(text),
@@ -154,12 +153,16 @@ class TrainingRun:
         self.target_epochs = settings.epochs
         self.train_seconds = 0.0
         self.samples = []  # (epoch, text) pairs
-        self.status = "ready"  # ready, training, stopped, done, diverged
+        self.status = "ready"  # ready, training, stopped, paused, done, diverged
         self.message = ""
         self.lock = threading.Lock()
-        self._advancing = threading.Lock()  # one piece in flight at a time
-        self.waiting = False  # for a free training slot
-        self._sampled_at = -math.inf
+        # the service's bookkeeping
+        self.pieces = 0
+        self.in_flight = False
+        self.sampled_at = self.saved_at = -math.inf
+        self.piece_started = None
+        self.time_limit = None  # seconds of training, for a lesson's variant
+        self.keep_as = None  # the name a lesson's variant is kept under when it ends
 
     @property
     def model(self):
@@ -177,11 +180,17 @@ class TrainingRun:
     def training(self):
         return self.status == "training"
 
+    @property
+    def prime(self):
+        """What samples start from: the text's first character."""
+        return self.text[0]
+
     def start(self):
         self.status = "training"
+        self.message = ""
 
     def stop(self):
-        """End training when the piece in flight ends (within `redraw_every`); the model is kept."""
+        """Stop training; the service lets the piece in flight land first. The model is kept."""
         if self.status == "training":
             self.status = "stopped"
 
@@ -189,23 +198,46 @@ class TrainingRun:
         """Continue the same run, to `epochs` in all or, when already there, for that many more.
 
         The run's settings take the new target, learning rate and clip; ValueError if they pass a cap.
+        The caller (the service) queues it for training.
         """
-        with self._advancing:  # a piece still in flight would bring back the old settings
-            epochs = epochs or self.target_epochs
-            target = epochs if epochs > self.epoch else self.epoch + epochs
-            settings = replace(self.settings, epochs=target, lr=self.settings.lr if lr is None else lr, clip=self.settings.clip if clip is None else clip)
-            check_caps(self.text, settings.check(), caps or Caps.from_environment())
+        epochs = epochs or self.target_epochs
+        target = epochs if epochs > self.epoch else self.epoch + epochs
+        settings = replace(self.settings, epochs=target, lr=self.settings.lr if lr is None else lr, clip=self.settings.clip if clip is None else clip)
+        check_caps(self.text, settings.check(), caps or Caps.from_environment())
+        with self.lock:
             self.settings, self.target_epochs = settings, target
             self.trainer.optimizer.lr, self.trainer.clip = settings.lr, settings.clip
             self.message = ""
-            self.status = "training"
+
+    def land(self, piece):
+        """Swap in a piece's trained copy (playground.workers.Piece); True when the run ended with it."""
+        with self.lock:
+            trainer = piece.trainer
+            # a Resume while the piece trained set a new learning rate and clip: they hold
+            trainer.optimizer.lr, trainer.clip = self.settings.lr, self.settings.clip
+            self.trainer = trainer
+            self.pieces += 1
+            self.in_flight = False
+            if self.piece_started is not None:
+                self.train_seconds += time.perf_counter() - self.piece_started
+            if piece.sample is not None and not (self.samples and self.samples[-1][0] == piece.sample[0]):
+                self.samples.append(piece.sample)
+                del self.samples[:-SAMPLES_KEPT]  # the page shows the newest
+            if piece.outcome == "diverged":
+                self.status, self.message = "diverged", as_sentence(piece.message)
+                return True
+            if piece.outcome == "done" and self.status == "training":
+                self.status = "done"
+                return True
+            return False
 
     def step_in_detail(self):
         """One training step here, not in a worker, with its numbers (Trainer.step_in_detail).
 
-        For Step mode on short texts. Returns None if the step diverged (status and message say so).
+        For Step mode on short texts, while the run does not train. Returns None if the step
+        diverged (status and message say so).
         """
-        with self._advancing, self.lock:
+        with self.lock:
             try:
                 details = self.trainer.step_in_detail()
             except DivergenceError as error:
@@ -214,81 +246,45 @@ class TrainingRun:
             self.status = "done" if self.epoch >= self.target_epochs else "stopped"
             return details
 
-    def advance(self, seconds, redraw=None, redraw_every=0.5):
-        """Train for up to `seconds`, in pieces of `redraw_every`, calling redraw() between them.
-
-        A sample from the latest epoch is taken at most once a second: the page shows only the
-        newest one. While every training slot of the server is taken, it waits up to `seconds` and
-        sets `waiting`.
-        """
-        if self.status != "training":
-            return
-        self.waiting = not TRAINING_SLOTS.acquire(timeout=seconds)
-        if self.waiting:
-            return
-        try:
-            with self._advancing:
-                self._train_slice(seconds, redraw, redraw_every)
-        finally:
-            TRAINING_SLOTS.release()
-
-    def _train_slice(self, seconds, redraw, redraw_every):
-        deadline = time.perf_counter() + seconds
-        piece = self._start_piece(deadline, redraw_every)
-        while piece is not None:
-            outcome = self._land(piece)
-            if outcome is None:
-                return
-            # the next piece trains while this one's sample and redraw are made
-            piece = self._start_piece(deadline, redraw_every) if self.status == "training" else None
-            if outcome != "time" or time.perf_counter() - self._sampled_at >= SAMPLE_EVERY_SECONDS:
-                with self.lock:
-                    self._take_sample()
-            if redraw is not None and piece is not None:
-                try:
-                    redraw()
-                except BaseException:
-                    # Stop, another page or a closed tab end the page's run here: keep the piece
-                    # already sent, and free its worker before the training slot goes
-                    self._land(piece)
-                    raise
-
-    def _land(self, piece):
-        """Wait for a piece and swap its trainer in. Its outcome, or None when the run ended in an error."""
-        started, result = piece
-        try:
-            trainer, outcome, message = result()
-        except workers.WorkerLost as error:
-            self.status, self.message = "stopped", str(error)
-            return None
+    def checkpoint_bytes(self):
+        """(model .npz, training state) as the run store keeps them, made under the lock."""
         with self.lock:
-            self.trainer = trainer
-            self.train_seconds += time.perf_counter() - started
-            if outcome == "diverged":
-                self.status, self.message = "diverged", as_sentence(message)
-                return None
-            if outcome in ("done", "stopped") and self.status == "training":
-                self.status = outcome
-        return outcome
+            return to_bytes(self.model, self.vocab), training_state_to_bytes(self.trainer)
 
-    def _start_piece(self, deadline, redraw_every):
-        """(start time, result function) of the next piece, or None when the slice is over."""
-        now = time.perf_counter()
-        if now >= deadline:
-            return None
+    def description(self):
+        """(JSON-friendly description, text or None for a preset's) for the run store."""
+        with self.lock:
+            description = {
+                "settings": self.settings.as_dict(),
+                "preset": self.preset,
+                "target_epochs": self.target_epochs,
+                "train_seconds": self.train_seconds,
+                "samples": self.samples[-SAMPLES_KEPT:],
+                "status": self.status,
+                "message": self.message,
+            }
+        return description, None if self.preset is not None else self.text
+
+    @classmethod
+    def from_saved(cls, row):
+        """A run as the store kept it (RunStore.runs): the model read through the engine's safe loader."""
+        from playground.presets import PRESETS, preset_text
+
+        description = row["description"]
         try:
-            return now, workers.start_piece(self.run_id, self.trainer, self.target_epochs, min(redraw_every, deadline - now))
-        except workers.WorkerLost as error:
-            self.status, self.message = "stopped", str(error)
-            return None
-
-    def _take_sample(self):
-        self._sampled_at = time.perf_counter()
-        if self.epoch == 0 or (self.samples and self.samples[-1][0] == self.epoch):
-            return
-        prime = self.text[0]
-        text = prime + sample(self.model, self.vocab, prime, SAMPLE_LENGTH, temperature=0.8, seed=self.settings.seed + self.epoch)
-        self.samples.append((self.epoch, text))
+            preset = description["preset"]
+            text = preset_text(preset) if preset in PRESETS else row["text"]
+            checkpoint = load(io.BytesIO(row["model"]))
+            run = cls(text, Settings(**description["settings"]), preset=preset, caps=Caps(text_chars=len(text), step_seconds=math.inf, training_chars=math.inf), model=checkpoint.model)
+            restore_training_state(run.trainer, row["training_state"])
+        except (CheckpointError, KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"the saved run {row['run_id']} cannot be read ({type(error).__name__}: {error})") from None
+        run.run_id = row["run_id"]
+        run.target_epochs = int(description["target_epochs"])
+        run.train_seconds = float(description["train_seconds"])
+        run.samples = [(int(epoch), str(sampled)) for epoch, sampled in description["samples"]]
+        run.status, run.message = str(description["status"]), str(description["message"])
+        return run
 
     @property
     def trained_for(self):

@@ -13,13 +13,16 @@ import ctypes.util
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 
 from playground.limits import Caps
-from rnn_core import DivergenceError
+from rnn_core import DivergenceError, sample, to_bytes, training_state_to_bytes
 
 WORKERS = Caps.from_environment().training_workers
+SAMPLE_LENGTH = 200
 # Below the server and the browsers on the same cores; idle cores still go to training. At +10 the
 # live view cost +11% over the engine alone (the browser's redraws won), at +4 +7-15%.
 NICENESS = 4
@@ -66,40 +69,88 @@ _recent_models = {}
 RECENT_RUNS = 8
 
 
-def _train_piece(run_id, trainer, epochs, max_seconds):
+@dataclass
+class Piece:
+    """What a worker sends back: the trained copy, why it stopped, and what the server asked for."""
+
+    trainer: object
+    outcome: str  # what Trainer.train returned, or "diverged"
+    message: str  # the divergence, in the engine's words
+    sample: tuple = None  # (epoch, text) when asked for
+    saved: tuple = None  # (model .npz bytes, training state bytes) when asked for
+
+
+def _train_piece(run_id, trainer, vocab, epochs, max_seconds, sample_from, save, first_point):
     previous = _recent_models.pop(run_id, None)
     if previous is not None and previous.config == trainer.model.config:
         trainer.model.reuse_workspace(previous)
     _recent_models[run_id] = trainer.model
     while len(_recent_models) > RECENT_RUNS:
         del _recent_models[next(iter(_recent_models))]  # the least recently trained
+    # a new run's first piece ends at its first point, so that it shows at once
+    stop_at_first_point = (lambda event: True) if first_point else None
     try:
-        return trainer, trainer.train(epochs, max_seconds=max_seconds), ""
+        outcome, message = trainer.train(epochs, max_seconds=max_seconds, callback=stop_at_first_point), ""
     except DivergenceError as error:
-        return trainer, "diverged", str(error)  # the trainer has put back the last good parameters
+        outcome, message = "diverged", str(error)  # the trainer has put back the last good parameters
+    piece = Piece(trainer, outcome, message)
+    # Samples and checkpoints are made here, not in the server: numpy in the server's threads
+    # holds the lock that every page and websocket waits for.
+    if sample_from is not None and trainer.epoch > 0:
+        prime, seed = sample_from
+        piece.sample = (trainer.epoch, prime + sample(trainer.model, vocab, prime, SAMPLE_LENGTH, temperature=0.8, seed=seed + trainer.epoch))
+    if save or outcome != "time":
+        piece.saved = checkpoint_bytes(trainer, vocab)
+    return piece
 
 
-def start_piece(run_id, trainer, epochs, max_seconds):
+def checkpoint_bytes(trainer, vocab):
+    """(model checkpoint, training state) of a trainer, as the run store keeps them."""
+    return to_bytes(trainer.model, vocab), training_state_to_bytes(trainer)
+
+
+def warm_up():
+    """Make every worker process start and load numpy and the engine, so the first Train waits for neither."""
+    pool = _pool_of_workers()
+    for future in [pool.submit(_warm) for _ in range(WORKERS)]:
+        future.result()
+
+
+def _warm():
+    time.sleep(0.2)  # long enough that each call lands on a worker of its own
+    return os.getpid()
+
+
+def start_piece(run_id, trainer, vocab, epochs, max_seconds, sample_from=None, save=False, first_point=False):
     """Start training a copy of `trainer` (of run `run_id`) in a worker process for up to `max_seconds`.
 
-    Returns a function that waits for (the trained copy, outcome, message): outcome is what
-    Trainer.train returns, or "diverged" with the error's message. Meanwhile the caller can
-    redraw; `trainer` itself is never touched. Starting or waiting raises WorkerLost if a
-    worker died.
+    sample_from: (prime, seed) to sample the trained model, or None; save: also return
+    its checkpoint bytes (always when the run ends); first_point: end at the first point of the
+    curve (a new run's first piece). Returns a Future of a Piece; `trainer`
+    itself is never touched. Raises WorkerLost if the workers died (`result` too).
     """
     pool = _pool_of_workers()
     try:
-        future = pool.submit(_train_piece, run_id, trainer, epochs, max_seconds)
+        return pool.submit(_train_piece, run_id, trainer, vocab, epochs, max_seconds, sample_from, save, first_point)
     except BrokenProcessPool:
         raise _lost(pool) from None
 
-    def result():
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            raise _lost(pool) from None
 
-    return result
+def result(future):
+    """The Piece of a finished future from start_piece; WorkerLost if its worker died."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise _lost_current() from None
+
+
+def _lost_current():
+    with _pool_lock:
+        pool = _pool
+    return _lost(pool) if pool is not None else WorkerLost(LOST_MESSAGE)
+
+
+LOST_MESSAGE = "The training process stopped unexpectedly. Your model is as it was at its last save: press Resume to go on."
 
 
 def _lost(pool):
@@ -108,4 +159,4 @@ def _lost(pool):
         if _pool is pool:  # a late failure of an old pool leaves its healthy successor alone
             _pool = None
     pool.shutdown(wait=False, cancel_futures=True)
-    return WorkerLost("The training process stopped unexpectedly. Your model is as it was a moment before: press Resume to go on.")
+    return WorkerLost(LOST_MESSAGE)

@@ -37,28 +37,40 @@ def free_port():
 
 
 @contextlib.contextmanager
-def streamlit_server(timeout=60, options=(), with_process=False):
+def streamlit_server(timeout=60, options=(), with_process=False, data_dir=None, port=None, environ=None):
     """Yield the base URL of the app served on 127.0.0.1 (and the process, with_process); stop it afterwards.
 
     options: extra `streamlit run` options, e.g. ("--server.disconnectedSessionTTL", "2").
+    data_dir: the run store's folder (CHAR_RNN_DATA_DIR); by default a new one, removed afterwards.
+    port: a given port (to restart a server where it was); environ: more environment variables.
     """
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true", *options],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(url, process, timeout)
-        yield (url, process) if with_process else url
-    finally:
-        process.terminate()
+    with contextlib.ExitStack() as stack:
+        if data_dir is None:
+            data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="char-rnn-data-"))
+        port = port or free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true", *options],
+            cwd=ROOT,
+            env={**os.environ, "CHAR_RNN_DATA_DIR": str(data_dir), **(environ or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            wait_for_health(url, process, timeout)
+            yield (url, process) if with_process else url
+        finally:
+            stop(process)
+
+
+def stop(process):
+    """Stop a server as a deployment would (SIGTERM: it saves its runs), killing it if it hangs."""
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def wait_for_health(url, process, timeout=60):

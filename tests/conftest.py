@@ -1,10 +1,14 @@
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The run store of the tests' own training service (AppTest), never the app's .data/
+os.environ["CHAR_RNN_DATA_DIR"] = tempfile.mkdtemp(prefix="char-rnn-tests-")
 
 from browser import chromium, new_page, streamlit_server  # noqa: E402
 

@@ -1,12 +1,15 @@
 """The app through Streamlit's AppTest: every page, training, stop and resume, links, uploads."""
 
 import json
+import time
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_runs import current_run, kept_runs, owner_of, wait_for_run, wait_until
 from conftest import ROOT
+from playground.service import get_service
 from rnn_core import CharRNN, Vocab, to_bytes
 
 ENTRY = str(ROOT / "streamlit_app.py")
@@ -24,14 +27,9 @@ def errors(at):
     return [element.value for element in at.error]
 
 
-def train_until_done(at, runs=40):
-    for _ in range(runs):
-        assert not at.exception
-        if not at.session_state["run"].training:
-            break
-        at.run()
-    assert not at.exception
-    return at.session_state["run"]
+def train_until_done(at):
+    """Wait for the service to finish the session's run, and draw the page once more."""
+    return wait_for_run(at)
 
 
 def set_help_task(at):
@@ -75,21 +73,24 @@ def start_rhyme(at, epochs=400):
     at.number_input(key="epochs").set_value(epochs).run()
     at.button(key="train_button").click().run()
     assert not at.exception
-    return at.session_state["run"]
+    return current_run(at)
 
 
 def test_stop_keeps_the_model_and_resume_continues_the_same_curve():
     at = app()
     run = start_rhyme(at)
-    assert run.training and 0 < run.epoch < 400
+    assert run.training and wait_until(at, lambda: run.epoch > 0)  # the service trains it while the page only watches
     at.button(key="stop_button").click().run()
-    run = at.session_state["run"]
-    assert run.status == "stopped"
+    run = wait_for_run(at)
+    assert run.status == "stopped" and 0 < run.epoch < 400
     stopped_at, weights = run.epoch, run.model.flat_params.copy()
+    time.sleep(1.5)
     at.run()
     assert run.epoch == stopped_at and np.array_equal(weights, run.model.flat_params)  # nothing trains while stopped
     at.button(key="resume_button").click().run()
-    assert at.session_state["run"] is run and run.epoch > stopped_at
+    assert current_run(at) is run and wait_until(at, lambda: run.epoch > stopped_at)
+    get_service().stop(run)
+    wait_for_run(at)
     assert [s.epoch for s in run.history] == list(range(1, run.epoch + 1))  # one curve, continued
 
 
@@ -100,13 +101,13 @@ def test_train_from_scratch_asks_before_discarding_a_model():
     at.number_input(key="hidden_size").set_value(64).run()
     assert any("Hidden size" in info.value for info in at.info)
     at.button(key="train_button").click().run()
-    assert at.session_state["run"] is run and any("Start a new run (Hidden size changed)?" in w.value and "stays on the Compare page" in w.value for w in at.warning)
+    assert current_run(at) is run and any("Start a new run (Hidden size changed)?" in w.value and "stays on the Compare page" in w.value for w in at.warning)
     at.button(key="cancel_button").click().run()
-    assert at.session_state["run"] is run and not at.warning
+    assert current_run(at) is run and not at.warning
     at.button(key="train_button").click().run()
     at.button(key="confirm_button").click().run()
-    assert at.session_state["run"] is not run and at.session_state["run"].model.hidden_size == 64
-    assert run.run_id in [record.run_id for record in at.session_state["kept_runs"]]  # the old run is on Compare
+    assert current_run(at) is not run and current_run(at).model.hidden_size == 64
+    assert run.run_id in [record.run_id for record in kept_runs(at)]  # the old run is on Compare
 
 
 def generate_page_after_help():
@@ -173,7 +174,7 @@ def test_bad_model_upload_keeps_the_trained_model():
     weights = run.model.flat_params.copy()
     at.file_uploader(key="upload_model_train").upload("model.npz", b"definitely not a model", "application/octet-stream").run()
     assert any("could not be loaded" in message and "unchanged" in message for message in errors(at))
-    assert at.session_state["run"] is run and np.array_equal(run.model.flat_params, weights)
+    assert current_run(at) is run and np.array_equal(run.model.flat_params, weights)
 
 
 def test_good_model_upload_is_used_for_generating():
@@ -209,7 +210,7 @@ def test_untrainable_texts_get_a_clear_message(text, expected):
     at.text_area(key="text").input(text).run()
     at.button(key="train_button").click().run()
     assert any(expected in message for message in errors(at))
-    assert at.session_state["run"] is None if "run" in at.session_state else True
+    assert current_run(at) is None
 
 
 def test_divergence_is_reported_and_the_model_kept():
@@ -254,12 +255,15 @@ def test_download_offers_the_trained_model():
     assert at.download_button(key="download_model_train").label.startswith("Download model")
 
 
-def test_two_sessions_do_not_share_a_model():
+def test_two_sessions_without_a_cookie_do_not_share_runs():
     first, second = app(), app()
-    start_rhyme(first, epochs=2)
-    assert "run" not in second.session_state or second.session_state["run"] is None
+    run = start_rhyme(first, epochs=2)
+    assert owner_of(first) is not owner_of(second)
     second.run()
-    assert second.session_state["run"] is None if "run" in second.session_state else True
+    assert current_run(second) is None and current_run(first) is run
+    train_until_done(first)
+    second.switch_page("pages/compare.py").run()
+    assert kept_runs(second) == [] and any("Runs appear here" in info.value for info in second.info)
 
 
 def test_big_screen_view_enlarges_the_type_and_puts_curve_and_sample_side_by_side():
@@ -287,7 +291,7 @@ def test_step_mode_opens_up_one_step_from_the_engine():
     at.toggle(key="step_mode").set_value(True).run()
     at.button(key="step_button").click().run()
     assert not at.exception
-    run = at.session_state["run"]
+    run = current_run(at)
     assert run.epoch == 1 and run.status == "stopped"  # help! is one window: each step is an epoch
     table = at.dataframe[0].value
     assert list(table["input"]) == ["h", "e", "l", "p"] and list(table["target"]) == ["e", "l", "p", "!"]
@@ -316,7 +320,7 @@ def test_a_generate_link_keeps_a_long_seed_text():
     at.switch_page("pages/generate.py").run()  # the Generate page's own link
     other = set_help_task(app())
     other.button(key="train_button").click().run()
-    at.session_state["run"] = train_until_done(other)  # a model, as if trained earlier in this session
+    get_service().replace_current(owner_of(at), train_until_done(other))  # a model, as if trained earlier by this browser
     at.run()
     assert at.text_input(key="prime").value == prime
     assert not at.warning

@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_runs import current_run, kept_runs, owner_of, wait_for_run, wait_until
 from conftest import ROOT
+from playground.service import get_service
 from rnn_core import CharRNN, Vocab, to_bytes
 
 TEXT = "the cat sat on the mat. " * 20
@@ -26,18 +28,15 @@ def trained_on(text, epochs):
     at.text_area(key="text").input(text).run()
     at.number_input(key="epochs").set_value(epochs).run()
     at.button(key="train_button").click().run()
-    for _ in range(10):
-        if not at.session_state["run"].training:
-            break
-        at.run()
-    assert at.session_state["run"].status == "done" and not at.exception
+    wait_for_run(at)
+    assert current_run(at).status == "done" and not at.exception
     return at
 
 
 @pytest.fixture
 def trained():
     at = trained_on(TEXT, 3)
-    run = at.session_state["run"]
+    run = current_run(at)
     return at, run, run.model.flat_params.copy()
 
 
@@ -47,7 +46,7 @@ def messages(at):
 
 def still_there(at, run, weights):
     assert not at.exception
-    assert at.session_state["run"] is run and run.epoch == 3 and len(run.history) == 3
+    assert current_run(at) is run and run.epoch == 3 and len(run.history) == 3
     assert np.array_equal(run.model.flat_params, weights)
 
 
@@ -100,8 +99,7 @@ def settings_and_train(preset=None, **values):
         at.button(key="train_button").click().run()
         if at.button(key="confirm_button"):
             at.button(key="confirm_button").click().run()
-        for _ in range(5):
-            at.run()
+        wait_for_run(at)
 
     return act
 
@@ -133,7 +131,7 @@ def test_bad_input_gets_a_clear_message_and_nothing_is_lost(case, trained):
     assert expected in messages(at), messages(at)
     assert "thrown away" not in messages(at)  # the question about discarding the model was answered
     if case == "learning rate that diverges":  # a new run was asked for: it diverged, and kept its last good weights
-        assert at.session_state["run"].status == "diverged" and np.all(np.isfinite(at.session_state["run"].model.flat_params))
+        assert current_run(at).status == "diverged" and np.all(np.isfinite(current_run(at).model.flat_params))
     else:
         still_there(at, run, weights)
 
@@ -169,7 +167,7 @@ def test_crafted_link_parameters_open_defaults_and_are_named(case):
     ids=["emoji", "right-to-left", "combining marks", "control characters"],
 )
 def test_unusual_but_valid_texts_train(text):
-    assert trained_on(text, 2).session_state["run"].epoch == 2
+    assert current_run(trained_on(text, 2)).epoch == 2
 
 
 def other_vocabulary_model():
@@ -261,11 +259,8 @@ def help_run():
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
     at.selectbox(key="preset").select("help").run()
     at.button(key="train_button").click().run()
-    for _ in range(10):
-        if not at.session_state["run"].training:
-            break
-        at.run()
-    return at.session_state["run"]
+    wait_for_run(at)
+    return current_run(at)
 
 
 @pytest.mark.parametrize("query", [{"length": "1e400"}, {"top_k": "inf"}, {"sample_seed": "-Infinity"}, {"temperature": "inf"}, {"top_p": "nan"}], ids=str)
@@ -273,7 +268,7 @@ def test_an_infinite_number_in_a_generate_link_is_named_and_generating_works(que
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
     at.query_params.update(query)
     at.switch_page("pages/generate.py").run()
-    at.session_state["run"] = help_run()
+    get_service().replace_current(owner_of(at), help_run())  # a model, as if trained earlier by this browser
     at.run()
     assert not at.exception
     assert f"`{next(iter(query))}`" in messages(at)
@@ -307,7 +302,7 @@ def test_a_run_name_is_shown_as_plain_text_everywhere():
 
     at = trained_on(TEXT, 2)
     at.switch_page("pages/compare.py").run()
-    record = at.session_state["kept_runs"][0]
+    record = kept_runs(at)[0]
     at.text_input(key=f"rename_{record.run_id}").set_value(TRACKING_NAME).run()
     at.button(key="rename_button").click().run()
     assert record.name == TRACKING_NAME and not at.exception
@@ -330,7 +325,7 @@ def test_an_imported_file_name_and_run_names_are_shown_as_plain_text():
     from playground import runs
 
     at = trained_on(TEXT, 2)
-    records = list(at.session_state["kept_runs"])
+    records = list(kept_runs(at))
     records[0].name = TRACKING_NAME
     data = runs.export_bytes(records)
     records[0].name = "mine"
@@ -338,7 +333,7 @@ def test_an_imported_file_name_and_run_names_are_shown_as_plain_text():
     at.file_uploader(key="runs_upload").upload("![f](http://tracker.example/f.png).zip", b"not a zip", "application/zip").run()
     assert "could not" in messages(at) or "cannot be read" in messages(at)
     at.file_uploader(key="runs_upload").upload("runs.zip", data, "application/zip").run()
-    assert not at.exception and TRACKING_NAME in [record.name for record in at.session_state["kept_runs"]]
+    assert not at.exception and TRACKING_NAME in [record.name for record in kept_runs(at)]
     markdown, charts = rendered_sources(at)
     assert "![f](" not in " ".join(markdown)
     assert_shown_literally(markdown, charts)
@@ -348,12 +343,12 @@ def test_a_model_upload_during_training_keeps_the_run_on_compare():
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
     at.number_input(key="epochs").set_value(2000).run()
     at.button(key="train_button").click().run()
-    run = at.session_state["run"]
-    assert run.training and run.epoch > 0
+    run = current_run(at)
+    assert run.training and wait_until(at, lambda: run.epoch > 0)
     at.file_uploader(key="upload_model_train").upload("other.npz", to_bytes(CharRNN(5, 8, "gru"), Vocab.from_text("abcde")), "application/octet-stream").run()
-    assert not at.exception and at.session_state["run"] is None and at.session_state["loaded_model"].model.hidden_size == 8
+    assert not at.exception and current_run(at) is None and at.session_state["loaded_model"].model.hidden_size == 8
     assert not run.training
-    kept = [record for record in at.session_state["kept_runs"] if record.run_id == run.run_id]
+    kept = [record for record in kept_runs(at) if record.run_id == run.run_id]
     assert kept and kept[0].summary["epochs"] == run.epoch
     assert any("kept on the Compare page" in toast.value for toast in at.toast)
 
@@ -361,8 +356,8 @@ def test_a_model_upload_during_training_keeps_the_run_on_compare():
 def test_reset_keeps_the_run_on_compare(trained):
     at, run, _ = trained
     at.button(key="reset_button").click().run()
-    assert at.session_state["run"] is None
-    assert [record.run_id for record in at.session_state["kept_runs"]] == [run.run_id]
+    assert current_run(at) is None
+    assert [record.run_id for record in kept_runs(at)] == [run.run_id]
 
 
 def test_divergence_restores_parameters_that_are_good_and_says_sgd():
@@ -371,11 +366,8 @@ def test_divergence_restores_parameters_that_are_good_and_says_sgd():
     at.number_input(key="lr").set_value(10.0).run()
     at.number_input(key="clip").set_value(0.0).run()
     at.button(key="train_button").click().run()
-    for _ in range(10):
-        if not at.session_state["run"].training:
-            break
-        at.run()
-    run = at.session_state["run"]
+    wait_for_run(at)
+    run = current_run(at)
     assert run.status == "diverged"
     message = " ".join(element.value for element in at.error)
     assert message.startswith("Training diverged") and "SGD" in message and "learning rate 10" in message
@@ -385,10 +377,7 @@ def test_divergence_restores_parameters_that_are_good_and_says_sgd():
     at.number_input(key="clip").set_value(5.0).run()
     at.number_input(key="epochs").set_value(run.epoch + 3).run()
     at.button(key="resume_button").click().run()
-    for _ in range(10):
-        if not at.session_state["run"].training:
-            break
-        at.run()
+    wait_for_run(at)
     assert run.status == "done" and run.trainer.validation_loss() < restored
 
 
@@ -404,19 +393,10 @@ def test_the_help_preset_brings_its_settings_says_so_and_trains(how):
     assert at.slider(key="val_fraction").value == 0.0 and at.selectbox(key="optimizer").value == "adagrad"
     assert any("It sets cell RNN" in caption.value for caption in at.caption)
     at.button(key="train_button").click().run()
-    run = train_until_finished(at)
+    run = wait_for_run(at)
     assert run.status == "done" and run.epoch == 300 and not at.error
     at.selectbox(key="preset").select("rhyme").run()  # back to a preset without settings of its own: the defaults
     assert (at.selectbox(key="cell").value, at.number_input(key="seq_len").value, at.number_input(key="epochs").value) == ("gru", 48, 200)
-
-
-def train_until_finished(at, reruns=20):
-    for _ in range(reruns):
-        if not at.session_state["run"].training:
-            break
-        at.run()
-    assert not at.exception
-    return at.session_state["run"]
 
 
 def test_an_engine_error_reads_as_a_sentence():
@@ -434,7 +414,7 @@ def test_resume_answers_the_question_about_a_new_run(trained):
     assert any("Start a new run" in warning.value for warning in at.warning)
     at.number_input(key="epochs").set_value(5).run()
     at.button(key="resume_button").click().run()
-    train_until_finished(at)
+    wait_for_run(at)
     assert run.epoch == 5 and not any("Start a new run" in warning.value for warning in at.warning)
 
 
@@ -451,8 +431,8 @@ def test_step_mode_counts_steps_and_drops_its_details_once_the_run_moves_on():
     at.button(key="cancel_button").click().run()
     at.number_input(key="epochs").set_value(1).run()
     at.button(key="resume_button").click().run()
-    train_until_finished(at)
-    assert at.session_state["run"].epoch == 1
+    wait_for_run(at)
+    assert current_run(at).epoch == 1
     assert not at.dataframe  # the two steps' details no longer describe this model
 
 
@@ -464,7 +444,7 @@ def test_invisible_characters_and_backticks_get_visible_names():
         assert name in listing, listing
     at.number_input(key="epochs").set_value(2).run()
     at.button(key="train_button").click().run()
-    train_until_finished(at)
+    wait_for_run(at)
     at.switch_page("pages/generate.py").run()
     at.text_input(key="prime").input("b").run()
     labels = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["x"]

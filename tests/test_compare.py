@@ -5,6 +5,8 @@ import zipfile
 
 import pytest
 
+from apptest_runs import current_run, kept_runs, owner_of, wait_until
+from playground.service import get_service
 from rnn_core import collection_to_bytes, load_many
 from test_app import app, set_help_task, train_until_done
 
@@ -27,7 +29,7 @@ def two_runs():
 def test_finished_runs_are_kept_and_compared(two_runs):
     at = two_runs
     assert not at.exception
-    records = at.session_state["kept_runs"]
+    records = kept_runs(at)
     assert [record.name for record in records] == ["RNN H=100 lr=0.1", "RNN H=100 lr=0.05"]
     assert at.multiselect(key="compare_selected").value == [record.run_id for record in records]
     chart = at.get("plotly_chart")[0].proto
@@ -45,7 +47,7 @@ def test_finished_runs_are_kept_and_compared(two_runs):
 def test_the_settings_table_names_what_differs(two_runs):
     from playground import runs
 
-    records = two_runs.session_state["kept_runs"]
+    records = kept_runs(two_runs)
     assert runs.differing_settings(records) == ["lr"]
     rows = {row["setting"]: row for row in runs.settings_rows(records)}
     assert rows["Learning rate"]["RNN H=100 lr=0.1"] == "0.1" and rows["Learning rate"]["RNN H=100 lr=0.05"] == "0.05"
@@ -55,7 +57,7 @@ def test_the_settings_table_names_what_differs(two_runs):
 def test_rename_delete_and_a_taken_name(two_runs):
     at = two_runs
     at.selectbox(key="manage_run").select("RNN H=100 lr=0.05").run()
-    record = at.session_state["kept_runs"][1]
+    record = kept_runs(at)[1]
     at.text_input(key=f"rename_{record.run_id}").set_value("RNN H=100 lr=0.1").run()
     at.button(key="rename_button").click().run()
     assert "already called" in " ".join(element.value for element in at.error)
@@ -64,33 +66,34 @@ def test_rename_delete_and_a_taken_name(two_runs):
     assert "already called" in " ".join(element.value for element in at.error)  # the same name once cut to 80
     at.text_input(key=f"rename_{record.run_id}").set_value("slow").run()
     at.button(key="rename_button").click().run()
-    assert [r.name for r in at.session_state["kept_runs"]] == ["RNN H=100 lr=0.1", "slow"]
+    assert [r.name for r in kept_runs(at)] == ["RNN H=100 lr=0.1", "slow"]
     at.selectbox(key="manage_run").select("RNN H=100 lr=0.1").run()
     at.button(key="delete_button").click().run()
-    assert [r.name for r in at.session_state["kept_runs"]] == ["slow"]
+    assert [r.name for r in kept_runs(at)] == ["slow"]
     assert not at.exception
 
 
 def test_the_current_run_once_deleted_stays_deleted_until_it_trains_again(two_runs):
     at = two_runs
-    current = at.session_state["run"]
+    current = current_run(at)
     at.selectbox(key="manage_run").select("RNN H=100 lr=0.05").run()
     at.button(key="delete_button").click().run()
     at.switch_page("pages/train.py").run()
     at.switch_page(COMPARE).run()
-    assert [r.name for r in at.session_state["kept_runs"]] == ["RNN H=100 lr=0.1"]
+    assert [r.name for r in kept_runs(at)] == ["RNN H=100 lr=0.1"]
     current.resume(epochs=5)  # it trains further: kept again
+    get_service().train(owner_of(at), current)
     at.switch_page("pages/train.py").run()
     train_until_done(at)
-    assert [r.name for r in at.session_state["kept_runs"]] == ["RNN H=100 lr=0.1", "RNN H=100 lr=0.05"]
-    assert at.session_state["kept_runs"][1].summary["epochs"] == 305
+    assert [r.name for r in kept_runs(at)] == ["RNN H=100 lr=0.1", "RNN H=100 lr=0.05"]
+    assert kept_runs(at)[1].summary["epochs"] == 305
 
 
 def test_export_then_import_restores_every_run_and_a_bad_file_changes_nothing(two_runs):
     from playground import runs
 
     at = two_runs
-    records = at.session_state["kept_runs"]
+    records = kept_runs(at)
     data = runs.export_bytes(records)
     assert [checkpoint.metadata["name"] for checkpoint in load_many(io.BytesIO(data))] == [r.name for r in records]
 
@@ -124,11 +127,11 @@ def test_a_lesson_trains_each_variant_and_selects_them():
     at = set_help_task(app())
     at.switch_page(COMPARE).run()
     at.button(key="lesson_cells").click().run()
-    assert not at.exception
-    names = [record.name for record in at.session_state["kept_runs"]]
+    assert wait_until(at, lambda: not owner_of(at).lesson) and not at.exception
+    names = [record.name for record in kept_runs(at)]
     assert names == ["RNN vs LSTM vs GRU: RNN", "RNN vs LSTM vs GRU: LSTM", "RNN vs LSTM vs GRU: GRU"]
-    assert at.multiselect(key="compare_selected").value == [record.run_id for record in at.session_state["kept_runs"]]
-    assert [record.settings.cell for record in at.session_state["kept_runs"]] == ["rnn", "lstm", "gru"]
+    assert at.multiselect(key="compare_selected").value == [record.run_id for record in kept_runs(at)]
+    assert [record.settings.cell for record in kept_runs(at)] == ["rnn", "lstm", "gru"]
 
 
 def test_runs_kept_are_capped(monkeypatch):
@@ -136,7 +139,8 @@ def test_runs_kept_are_capped(monkeypatch):
     at = set_help_task(app())
     at.switch_page(COMPARE).run()
     at.button(key="lesson_cells").click().run()
-    assert [record.name for record in at.session_state["kept_runs"]] == ["RNN vs LSTM vs GRU: LSTM", "RNN vs LSTM vs GRU: GRU"]
+    assert wait_until(at, lambda: not owner_of(at).lesson)
+    assert [record.name for record in kept_runs(at)] == ["RNN vs LSTM vs GRU: LSTM", "RNN vs LSTM vs GRU: GRU"]
     assert not at.exception
 
 
@@ -144,7 +148,7 @@ def test_a_lesson_keeps_what_a_presenter_link_locked():
     at = app({"preset": "help!", "locked": "text,hidden_size,cell", "hidden_size": "16", "cell": "RNN", "seq_len": "4", "batch_size": "1", "epochs": "20", "val_fraction": "0.0"})
     at.switch_page(COMPARE).run()
     at.button(key="lesson_lr").click().run()
-    assert not at.exception
-    records = at.session_state["kept_runs"]
+    assert wait_until(at, lambda: not owner_of(at).lesson) and not at.exception
+    records = kept_runs(at)
     assert len(records) == 3 and {record.settings.hidden_size for record in records} == {16}
     assert {record.text_label for record in records} == {"help!"}

@@ -3,6 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_runs import current_run, wait_for_run
 from conftest import ROOT
 from playground.limits import Caps, check_caps, step_seconds
 from playground.state import Settings
@@ -38,13 +39,9 @@ def test_the_train_page_refuses_a_text_over_the_cap_and_keeps_the_model(monkeypa
     at.number_input(key="epochs").set_value(2).run()
     at.text_area(key="text").input("short text, fine. " * 10).run()
     at.button(key="train_button").click().run()
-    run = at.session_state["run"]
-    for _ in range(10):
-        if not run.training:
-            break
-        at.run()
+    run = wait_for_run(at)
     at.text_area(key="text").input("x y " * 1000).run()
     at.button(key="train_button").click().run()
     at.button(key="confirm_button").click().run()
     assert any("takes up to 1,000" in error.value for error in at.error)
-    assert at.session_state["run"] is run and run.epoch == 2
+    assert current_run(at) is run and run.epoch == 2

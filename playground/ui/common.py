@@ -9,10 +9,15 @@ import time
 import plotly.graph_objects as go
 import streamlit as st
 
-from playground import runs
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
 from playground.limits import Caps
-from playground.state import LoadedModel, TrainingRun
+from playground.owner import COOKIE_NAME, new_owner_id, valid_owner_id
 from playground.plain_text import char_name, code_span, escape_markdown, escape_plotly
+from playground.service import get_service
+from playground.state import LoadedModel, TrainingRun
+from playground.store import StoreFull
 from rnn_core import CheckpointError, load, to_bytes
 
 TRAIN_PAGE = "pages/train.py"
@@ -110,19 +115,44 @@ def presenting():
     return bool(st.session_state.get("present", st.query_params.get("present") == "true"))
 
 
+def owner_id():
+    """This browser's owner id (the cookie OwnerCookieMiddleware set), or one for this session alone.
+
+    A session without the cookie (a test, a client that sends no cookies) still has runs of its own;
+    a cookie of another shape, forged or damaged, is not taken.
+    """
+    cookie = st.context.cookies.get(COOKIE_NAME)
+    if valid_owner_id(cookie):
+        return cookie
+    return st.session_state.setdefault("owner_of_this_session", new_owner_id())
+
+
+def session_connected(session_id):
+    """Whether a Streamlit session's websocket is connected (True outside a server, e.g. under AppTest)."""
+    if not Runtime.exists():
+        return True
+    return Runtime.instance().is_active_session(session_id)
+
+
+def service():
+    """The training service of this server process (started by streamlit_app.py's lifespan)."""
+    return get_service(st.get_option("server.disconnectedSessionTTL"), session_connected)
+
+
+def my_runs():
+    """The runs of this browser (playground.service.Owner), this session noted as one of its own."""
+    context = get_script_run_ctx()
+    return service().owner(owner_id(), None if context is None else context.session_id)
+
+
 def current_run():
-    """The session's training run, or None."""
-    return st.session_state.get("run")
+    """This browser's current run, or None."""
+    return my_runs().current
 
 
 def kept_runs():
-    """The session's finished and stopped runs, oldest first (playground.runs.RunRecord)."""
-    return st.session_state.setdefault("kept_runs", [])
-
-
-def deleted_runs():
-    """{run_id: progress} of the kept runs the user deleted (playground.runs.delete)."""
-    return st.session_state.setdefault("deleted_runs", {})
+    """This browser's finished and stopped runs, oldest first (playground.runs.RunRecord)."""
+    return my_runs().kept
 
 
 def keep_current_run():
@@ -132,29 +162,35 @@ def keep_current_run():
 
 def keep_run(run, name=None):
     """Keep (or refresh) a stopped or finished run among the kept runs, saying so if the oldest had to go."""
-    dropped = runs.keep(kept_runs(), run, Caps.from_environment().runs_kept, name, deleted_runs())
+    try:
+        dropped = service().keep(my_runs(), run, name)
+    except StoreFull as error:
+        st.error(escape_markdown(str(error)))
+        return
     if dropped:
         st.toast(f"Kept runs are limited to {Caps.from_environment().runs_kept}: the oldest, {escape_markdown(', '.join(dropped))}, was dropped.")
 
 
 def current_model():
-    """What Generate and Inspect use: the training run, else an uploaded model, else None."""
+    """What Generate and Inspect use: the current run, else an uploaded model, else None."""
     return current_run() or st.session_state.get("loaded_model")
 
 
 def set_run(run):
-    """Make `run` the session's current run (None: no run), keeping the one it replaces on Compare.
+    """Make `run` this browser's current run (None: no run), keeping the one it replaces on Compare.
 
     Whatever replaces a run (Train from scratch, a model upload, Reset, Step mode's first step)
     comes through here: the old run stops and, once it has finished an epoch, stays on Compare.
     """
-    old = current_run()
-    if old is not None and old is not run:
-        old.stop()
-        keep_run(old)
-        if any(record.run_id == old.run_id for record in kept_runs()):
-            st.toast("The previous run is kept on the Compare page.")
-    st.session_state["run"] = run
+    try:
+        dropped, kept = service().replace_current(my_runs(), run)
+    except StoreFull as error:
+        st.error(escape_markdown(str(error)))
+        return
+    if kept:
+        st.toast("The previous run is kept on the Compare page.")
+    if dropped:
+        st.toast(f"Kept runs are limited to {Caps.from_environment().runs_kept}: the oldest, {escape_markdown(', '.join(dropped))}, was dropped.")
     st.session_state.pop("loaded_model", None)
 
 
@@ -313,17 +349,40 @@ def upload_model_control(key):
         st.success(f"Using the uploaded model {escape_markdown(loaded.name)}: {loaded.model.cell_name.upper()}, hidden size {loaded.model.hidden_size}, {len(loaded.vocab)} characters.")
 
 
+SIDEBAR_EVERY_SECONDS = 2.0
+
+
 def training_status_sidebar():
-    """On every page: where the session's training stands."""
+    """On every page but Train: where this browser's run stands, redrawn while it trains."""
     run = current_run()
     if run is None:
         return
     with st.sidebar:
-        if run.training:
-            st.caption(f"Training paused at epoch {run.trainer.epoch_fraction:.1f} of {run.target_epochs} while you are away from Train; it continues when you return.")
-        else:
-            st.caption(f"Model: {run.settings.cell.upper()}, {run.epoch} epochs trained ({run.status}).")
+        st.fragment(_training_status, run_every=SIDEBAR_EVERY_SECONDS if run.training else None)()
 
+
+def _training_status():
+    run = current_run()
+    if run is None:
+        return
+    st.caption(progress_words(run))
+    if st.session_state.get("sidebar_status") not in (None, run.status):
+        st.session_state["sidebar_status"] = run.status
+        st.rerun()  # it stopped training: redraw the page without the timer
+    st.session_state["sidebar_status"] = run.status
+
+
+def progress_words(run):
+    """Where a run stands, in one line: "Training: epoch 3.2 of 200 · 2nd in line for a worker"."""
+    if not run.training:
+        return f"Model: {run.settings.cell.upper()}, trained for {run.trained_for} ({run.status})."
+    words = f"Training: epoch {run.trainer.epoch_fraction:.1f} of {run.target_epochs}"
+    place = service().queue_place(run)
+    return words + (f" · waiting for a free worker, {ordinal(place)} in line" if place else "")
+
+
+def ordinal(number):
+    return f"{number}{'th' if 10 <= number % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th')}"
 
 
 def collect_garbage_now_and_then():

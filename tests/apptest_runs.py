@@ -1,0 +1,38 @@
+"""Reaching an AppTest session's runs: they live in the training service, under the session's owner."""
+
+import time
+
+from playground.service import get_service
+
+
+def owner_of(at):
+    """The service's record of the AppTest session's browser (a session without a cookie owns its runs alone)."""
+    return get_service().owner(at.session_state["owner_of_this_session"])
+
+
+def current_run(at):
+    return owner_of(at).current
+
+
+def kept_runs(at):
+    return owner_of(at).kept
+
+
+def wait_for_run(at, timeout=60):
+    """Wait until the session's current run stops training (the service trains it meanwhile), then rerun the page."""
+    deadline = time.monotonic() + timeout
+    run = current_run(at)
+    while run is not None and (run.training or run.in_flight) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    at.run()
+    assert not at.exception
+    return current_run(at)
+
+
+def wait_until(at, condition, timeout=60):
+    """Rerun the page until condition() holds (a timer fragment's ticks, which AppTest does not fire)."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    return condition()
