@@ -19,6 +19,7 @@ import contextlib  # noqa: E402
 
 import streamlit as st  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
+from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 from streamlit.runtime.scriptrunner import get_script_run_ctx  # noqa: E402
 
 from playground.owner import OwnerCookieMiddleware  # noqa: E402
@@ -28,6 +29,10 @@ from playground.ui import common  # noqa: E402
 @contextlib.asynccontextmanager
 async def lifespan(app):
     """Start the training service (and warm its workers) with the server; save every run when it stops."""
+    # Until a session has run st.navigation, Streamlit treats a pages/ folder as the old kind of
+    # multipage app: a first visit to /generate on a fresh server ran that page without this script
+    # and listed every file in pages/ as a page. This app always navigates with st.navigation.
+    PagesManager.uses_pages_directory = False
     service = await asyncio.to_thread(common.service)
     yield
     await asyncio.to_thread(service.shutdown)

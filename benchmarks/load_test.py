@@ -1,6 +1,7 @@
 """A room full of people: N browser sessions train at once on one server; how does an idle visitor fare?
 
     .venv/bin/python benchmarks/load_test.py --sessions 5 10 20 [--epochs 150] [--room-niceness 19] [--timeout 600]
+    .venv/bin/python benchmarks/load_test.py --client protocol --sessions 20 50 100 [--epochs 150] [--timeout 600]
 
 For each N: a fresh `streamlit run` on loopback, N browser contexts in one Debian Chromium (the
 room), each with its own text, all pressing Train. Meanwhile, in a Chromium of their own, a new
@@ -11,32 +12,58 @@ memory per training session, and after the room's tabs close, what the server ke
 
 Here the room's N browsers share the server's 2 cores, which a real room's laptops do not.
 --room-niceness runs them below the server and the visitor, to tell the two costs apart.
+
+--client protocol puts the room in one Python process instead (benchmarks/protocol_client.py), which
+speaks Streamlit's websocket protocol as a browser tab does at a small part of a browser's CPU, so
+rooms of 50 or 100 fit beside the server. For each N, on a fresh server: each session loads the
+page with its settings in the link, its own text in the link too or typed into the text area (every
+other session), presses Train and answers the live view's timer until its run reaches the target. Reports sessions completed; all done in (seconds from the
+room's start to the last session's end); spread (when the first session is done, the slowest
+session's epoch fraction over the fastest's: 1.00 is fair); a new visitor's seconds from opening a
+websocket to the page's first script_finished (p50/p95, fresh protocol connections every
+--visitor-pause seconds during the load); one Chromium visitor's page load beside it (--browser-visits
+times, navigation to the Train button); the server's memory per session ((peak - idle)/N of its
+process tree, training workers included); and CPU seconds of the protocol client (its event loop's
+thread) against the server's process tree over the load.
 """
 
 import argparse
+import asyncio
 import re
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from browser import button, launch, process_usage, streamlit_server  # noqa: E402
+from browser import button, launch, process_tree_usage, process_usage, streamlit_server  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+from protocol_client import first_run_seconds, train_room  # noqa: E402
 
 SESSION_TTL = 5
 WORDS = "the cat dog sat ran on in a mat log sun moon red blue big small old new".split()
 
 
+def session_text(index):
+    """A short text of its own for session `index`."""
+    words = [WORDS[(index * 7 + k * (index + 3)) % len(WORDS)] for k in range(24)]
+    return (" ".join(words) + ". ") * 8
+
+
+def session_settings(epochs, text=None):
+    """The link's query string for a session's run (without "?"); the text too when given."""
+    settings = {"preset": "Your own text", "text": text, "cell": "GRU", "hidden_size": 64, "epochs": epochs, "val_fraction": 0.0}
+    return urlencode({name: value for name, value in settings.items() if value is not None})
+
+
 def session_link(index, epochs):
     """Settings and a short text of its own for session `index`."""
-    words = [WORDS[(index * 7 + k * (index + 3)) % len(WORDS)] for k in range(24)]
-    text = (" ".join(words) + ". ") * 8
-    settings = {"preset": "Your own text", "text": text, "cell": "GRU", "hidden_size": 64, "epochs": epochs, "val_fraction": 0.0}
-    return "/?" + urlencode(settings)
+    return "/?" + session_settings(epochs, session_text(index))
 
 
 def percentile(values, fraction):
@@ -104,13 +131,152 @@ def run_room(room, visitors, url, server, sessions, epochs, timeout):
     }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sessions", type=int, nargs="+", default=[5, 10, 20])
-    parser.add_argument("--room-niceness", type=int, default=0, help="CPU niceness of the room's browser (0-19)")
-    parser.add_argument("--epochs", type=int, default=150, help="of each session's run")
-    parser.add_argument("--timeout", type=float, default=600)
-    args = parser.parse_args()
+# -- --client protocol: the room in one asyncio process -----------------------------------------
+
+
+class ChromiumVisitor(threading.Thread):
+    """A real browser's page load beside the protocol room: up to `visits` times, `pause` s apart.
+
+    Its own thread: Playwright's sync API will not run inside the room's asyncio loop.
+    """
+
+    def __init__(self, url, visits, pause):
+        super().__init__(daemon=True)
+        self.url, self.visits, self.pause = url, visits, pause
+        self.ready, self.go, self.done = threading.Event(), threading.Event(), threading.Event()
+        self.load_times, self.error = [], None
+
+    def run(self):
+        try:
+            with sync_playwright() as playwright:
+                browser = launch(playwright)  # before the room starts: Chromium's start is not a page load
+                self.ready.set()
+                self.go.wait()
+                while len(self.load_times) < self.visits and not self.done.is_set():
+                    self.load_times.append(self.visit(browser))
+                    self.done.wait(self.pause)
+                browser.close()
+        except Exception as error:  # a benchmark reports the browser's failure and goes on
+            self.error = f"{type(error).__name__}: {error}"
+        finally:
+            self.ready.set()
+
+    def visit(self, browser):
+        page = browser.new_context().new_page()
+        opened = time.perf_counter()
+        page.goto(self.url)
+        button(page, "train_button").wait_for(timeout=120_000)
+        seconds = time.perf_counter() - opened
+        page.context.close()
+        return seconds
+
+
+async def visit_repeatedly(url, pause, stop):
+    """A new protocol visitor every `pause` seconds until `stop` is set: their first-run seconds."""
+    times = []
+    while not stop.is_set():
+        try:
+            times.append(await first_run_seconds(url))
+        except Exception as error:  # noqa: BLE001 - a failed visit is a result, not a crash
+            print(f"  a visitor's page load failed: {type(error).__name__}: {error}", file=sys.stderr)
+        try:
+            await asyncio.wait_for(stop.wait(), pause)
+        except asyncio.TimeoutError:
+            pass
+    return times
+
+
+async def sample_memory(pid, stop, every=1.0):
+    """Peak resident MB of the server's process tree, sampled every `every` s until `stop` is set."""
+    peak = 0.0
+    while not stop.is_set():
+        peak = max(peak, process_tree_usage(pid)[0])
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except asyncio.TimeoutError:
+            pass
+    return peak
+
+
+async def protocol_room(url, server_pid, sessions, epochs, timeout, visitor_pause):
+    """N protocol sessions train while visitors come; returns (results, visitor times, peak MB, seconds)."""
+    stop = asyncio.Event()
+    # Odd sessions bring their text in the link, even ones type it in: a room arrives both ways.
+    in_link = [index % 2 == 1 for index in range(sessions)]
+    links = [session_settings(epochs, session_text(index) if in_link[index] else None) for index in range(sessions)]
+    texts = [None if in_link[index] else session_text(index) for index in range(sessions)]
+    visitors = asyncio.create_task(visit_repeatedly(url, visitor_pause, stop))
+    memory = asyncio.create_task(sample_memory(server_pid, stop))
+    started = time.monotonic()
+    results = await train_room(url, links, texts, timeout)
+    seconds = max((result.finished_at or time.monotonic()) for result in results) - started
+    stop.set()
+    return results, await visitors, await memory, seconds
+
+
+def progress_spread(results):
+    """When the first session was done: the slowest session's epoch fraction over the fastest's."""
+    finished = [result.finished_at for result in results if result.finished_at is not None]
+    if not finished:
+        return None
+    moment = min(finished)
+    fractions = [result.fraction_at(moment) for result in results]
+    return min(fractions) / max(fractions) if max(fractions) > 0 else None
+
+
+def run_protocol_room(url, server, sessions, epochs, timeout, visitor_pause, browser_visits, browser_pause):
+    asyncio.run(first_run_seconds(url))  # the app's first run imports its modules: not part of the load
+    idle_memory, server_cpu_before = process_tree_usage(server.pid)
+    chromium = ChromiumVisitor(url, browser_visits, browser_pause)
+    if browser_visits:
+        chromium.start()
+        chromium.ready.wait(120)
+    chromium.go.set()
+    client_cpu_before = time.thread_time()  # this thread runs the whole protocol room; Chromium's thread is apart
+    results, visits, peak_memory, seconds = asyncio.run(protocol_room(url, server.pid, sessions, epochs, timeout, visitor_pause))
+    client_cpu = time.thread_time() - client_cpu_before
+    server_cpu = process_tree_usage(server.pid)[1] - server_cpu_before
+    chromium.done.set()
+    if browser_visits:
+        chromium.join(150)
+    errors = sorted({result.error for result in results if result.error})
+    for error in errors[:3]:
+        print(f"  a session failed: {error}", file=sys.stderr)
+    if chromium.error:
+        print(f"  the Chromium visitor failed: {chromium.error}", file=sys.stderr)
+    return {
+        "completed": sum(result.completed for result in results),
+        "seconds": seconds,
+        "spread": progress_spread(results),
+        "p50": statistics.median(visits) if visits else float("nan"),
+        "p95": percentile(visits, 0.95) if visits else float("nan"),
+        "visits": len(visits),
+        "chromium": chromium.load_times,
+        "memory_per_session": (max(peak_memory, idle_memory) - idle_memory) / sessions,
+        "peak_memory": peak_memory,
+        "idle_memory": idle_memory,
+        "client_cpu": client_cpu,
+        "server_cpu": server_cpu,
+    }
+
+
+def protocol_mode(args):
+    print(f"{'N':>4}{'completed':>11}{'all done in':>13}{'spread':>8}{'visit p50':>11}{'visit p95':>11}{'visits':>8}{'Chromium loads':>22}{'MB/session':>12}{'peak MB':>9}{'idle MB':>9}{'CPU client/server':>19}")
+    for sessions in args.sessions:
+        options = ("--server.fileWatcherType", "none", "--server.disconnectedSessionTTL", str(SESSION_TTL))
+        with streamlit_server(options=options, with_process=True) as (url, server):
+            row = run_protocol_room(url, server, sessions, args.epochs, args.timeout, args.visitor_pause, args.browser_visits, args.browser_pause)
+        spread = f"{row['spread']:.2f}" if row["spread"] is not None else "-"
+        chromium = " ".join(f"{seconds:.1f}" for seconds in row["chromium"]) or "-"
+        print(
+            f"{sessions:>4}{row['completed']:>8}/{sessions:<3}{row['seconds']:>11.0f}s{spread:>8}{row['p50']:>10.2f}s{row['p95']:>10.2f}s{row['visits']:>8}"
+            f"{chromium + ' s':>22}{row['memory_per_session']:>12.1f}{row['peak_memory']:>9.0f}{row['idle_memory']:>9.0f}"
+            f"{row['client_cpu']:>12.1f}/{row['server_cpu']:.1f} s",
+            flush=True,
+        )
+
+
+def chromium_mode(args):
     print(f"{'N':>4}{'completed':>11}{'all done in':>13}{'load p50':>10}{'load p95':>10}{'respond p50':>13}{'respond p95':>13}{'visits':>8}{'MB/session':>12}{'peak MB':>9}{'MB before/after':>17}")
     for sessions in args.sessions:
         options = ("--server.disconnectedSessionTTL", str(SESSION_TTL))
@@ -123,6 +289,23 @@ def main():
             f"{row['memory_per_session']:>12.1f}{row['peak_memory']:>9.0f}{row['idle_memory']:>9.0f}/{row['after_close']:.0f}",
             flush=True,
         )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--client", choices=["chromium", "protocol"], default="chromium", help="the room: Chromium tabs, or protocol_client.py sessions in one process")
+    parser.add_argument("--sessions", type=int, nargs="+", default=[5, 10, 20])
+    parser.add_argument("--room-niceness", type=int, default=0, help="CPU niceness of the room's browser (0-19; chromium)")
+    parser.add_argument("--epochs", type=int, default=150, help="of each session's run")
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--visitor-pause", type=float, default=2.0, help="seconds between protocol visitors (protocol)")
+    parser.add_argument("--browser-visits", type=int, default=3, help="Chromium page loads during the load, 0 for none (protocol)")
+    parser.add_argument("--browser-pause", type=float, default=10.0, help="seconds between Chromium page loads (protocol)")
+    args = parser.parse_args()
+    if args.client == "protocol":
+        protocol_mode(args)
+    else:
+        chromium_mode(args)
 
 
 if __name__ == "__main__":

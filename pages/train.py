@@ -14,6 +14,7 @@ from playground.plain_text import char_name, code_span, escape_markdown
 # trains. A redraw costs the server ~0.1 s of one core and the browser more: once a second is live
 # enough and leaves the cores to training.
 LIVE_SECONDS = 1.0
+FIRST_POINT_SECONDS = 0.2  # until a new run's first point shows: it comes within a fraction of a second
 # A custom text travels in the link while the link stays short enough for every server and proxy
 # on the way to open it (uvicorn refuses a request line over 16 KB, nginx over 8 KB by default).
 MAX_TEXT_IN_LINK = 5000  # characters of the text once encoded for the link
@@ -338,8 +339,6 @@ def draw_run(run, boxes):
     if place:
         caption = f"Waiting for a free worker: {common.ordinal(place)} in line, your turn comes within seconds · " + caption
     progress_box.progress(min(fraction / run.target_epochs, 1.0), text=caption)
-    if not curve["train"]:
-        return  # nothing to plot yet: a room of sessions waiting their turn loads no charts
     chart_box.plotly_chart(common.loss_figure(curve, height=430 if presenting else 360, font_size=18 if presenting else None), key="loss_chart", config={"displayModeBar": False})
     if samples:
         epoch, text = samples[-1]
@@ -348,11 +347,21 @@ def draw_run(run, boxes):
             st.code(text, language=None, wrap_lines=True)
 
 
-@st.fragment(run_every=LIVE_SECONDS if common.current_run() is not None and common.current_run().training else None)
+def live_interval():
+    """How often the live view redraws: never while nothing trains, fast until the first point, then once a second."""
+    run = common.current_run()
+    if run is None or not run.training:
+        return None
+    return FIRST_POINT_SECONDS if not run.trainer.progress else LIVE_SECONDS
+
+
+@st.fragment(run_every=live_interval())
 def live_view():
     run = common.current_run()
     if run is None:
         st.info("Press **Train** to start. The loss curve, progress and samples appear here as the network learns.")
+        # the empty axes load the chart's code now, not when the first point comes (0.9 s here)
+        st.plotly_chart(common.loss_figure({"train": [], "val": []}, height=430 if presenting else 360), key="loss_chart", config={"displayModeBar": False})
         return
     error_box = st.empty()
     if presenting:  # the curve and the live sample side by side, large
@@ -364,8 +373,8 @@ def live_view():
     draw_run(run, boxes)
     if run.message:
         (error_box.error if run.status == "diverged" else error_box.info)(escape_markdown(run.message))
-    if st.session_state.get("drawn_status") != run.status:
-        st.rerun()  # training ended (or began, in another tab): redraw the buttons and the timer
+    if st.session_state.get("drawn_status") != run.status or st.session_state.get("drawn_interval") != live_interval():
+        st.rerun()  # training ended (or began, in another tab) or its first point came: redraw the buttons and the timer
 
 
 presenting = st.sidebar.toggle("Big-screen view", key="present", bind="query-params", persist_state="session", help="Large type, the curve and the sample side by side, the text and sharing tucked away.")
@@ -390,6 +399,7 @@ with right:
     run = common.current_run()
     common.keep_current_run()
     st.session_state["drawn_status"] = None if run is None else run.status
+    st.session_state["drawn_interval"] = live_interval()
     live_view()
     if run is not None and not run.training and run.epoch > 0:
         common.download_model_button(run, key="download_model_train")

@@ -149,6 +149,8 @@ def train_to_the_end(page, timeout=60_000, from_scratch=False):
     button(page, "train_button").click()
     if from_scratch:
         button(page, "confirm_button").click()
+        # the old run's Resume stays on screen until the page has redrawn for the new one
+        page.locator(".st-key-confirm_button").wait_for(state="detached", timeout=timeout)
     button(page, "resume_button").wait_for(timeout=timeout)
     wait_until_idle(page)
 
