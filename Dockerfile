@@ -8,10 +8,14 @@ RUN pip install -r requirements.txt
 COPY streamlit_app.py ./
 COPY .streamlit ./.streamlit
 COPY pages ./pages
+COPY playground ./playground
 COPY rnn_core ./rnn_core
 COPY assets ./assets
 
-RUN useradd --create-home --uid 10001 app
+RUN useradd --create-home --uid 10001 app && mkdir /data && chown app /data
+# The run store: mount a volume here to keep runs across containers (docker run -v char-rnn-data:/data ...)
+ENV CHAR_RNN_DATA_DIR=/data
+VOLUME /data
 USER app
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -385,7 +385,11 @@ settings = settings_controls()
 left, right = (st.expander("Text and sharing"), st.container()) if presenting else st.columns([2, 3], gap="large")
 with left:
     text, preset = text_controls()
-    common.report_ignored_link_values(raw_params, BOUND_KEYS | {"locked"}, link_notice, free_keys={"text", "locked", *LOCKED, *(["preset"] if TEXT_LOCKED else [])})
+    # a link value equal to the default is taken, and Streamlit then drops it from the address bar
+    defaults_in_link = {name for name in SETTING_NAMES if raw_params.get(name) == link_value(name, getattr(DEFAULTS, name))}
+    if raw_params.get("preset") == PRESETS[DEFAULT_PRESET].label:
+        defaults_in_link.add("preset")
+    common.report_ignored_link_values(raw_params, BOUND_KEYS | {"locked"}, link_notice, free_keys={"text", "locked", *LOCKED, *defaults_in_link, *(["preset"] if TEXT_LOCKED else [])})
     if REFUSED_LOCKS:
         link_notice.warning("The link asked to lock settings it could not: " + ", ".join(code_span(name) for name in REFUSED_LOCKS))
     share_link(text, preset, settings)

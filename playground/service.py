@@ -251,16 +251,16 @@ class TrainingService:
                 if not run.training:
                     continue
                 now = time.monotonic()
-                sample_from = (run.prime, run.settings.seed) if now - run.sampled_at >= SAMPLE_EVERY_SECONDS else None
+                sample_due = now - run.sampled_at >= SAMPLE_EVERY_SECONDS
                 save = now - run.saved_at >= SAVE_EVERY_SECONDS
                 try:
                     first_point = run.pieces == 0 and not run.trainer.progress
-                    future = workers.start_piece(run.run_id, run.trainer, run.vocab, run.target_epochs, PIECE_SECONDS, sample_from, save, first_point)
+                    future = workers.start_piece(run.run_id, run.trainer, run.vocab, run.target_epochs, PIECE_SECONDS, (run.prime, run.settings.seed), sample_due, save, first_point)
                 except workers.WorkerLost as error:
                     run.status, run.message = "stopped", str(error)
                     continue
                 run.piece_started, run.in_flight = time.perf_counter(), True
-                if sample_from is not None:
+                if sample_due:
                     run.sampled_at = now
                 if save:
                     run.saved_at = now

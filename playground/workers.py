@@ -3,9 +3,9 @@
 Trained in the server's own threads, numpy's many small operations held Python's global lock for
 most of each step, and the event loop that serves every page and websocket queued behind it: with
 twenty sessions in turn, a new visitor's page took 16-30 s to load. A worker process holds no lock
-the server needs, and at a lower CPU priority it gives way to the pages. A session hands its trainer
-to a worker for one piece of training at a time and gets the trained copy back; the next piece
-starts before the page redraws, so drawing costs the training nothing.
+the server needs, and at a lower CPU priority it gives way to the pages. The training service
+(playground.service) hands a run's trainer to a worker for one piece of training at a time and
+gets the trained copy back, with a sample and checkpoint bytes when it asks for them.
 """
 
 import ctypes
@@ -80,7 +80,7 @@ class Piece:
     saved: tuple = None  # (model .npz bytes, training state bytes) when asked for
 
 
-def _train_piece(run_id, trainer, vocab, epochs, max_seconds, sample_from, save, first_point):
+def _train_piece(run_id, trainer, vocab, epochs, max_seconds, sample_from, sample_due, save, first_point):
     previous = _recent_models.pop(run_id, None)
     if previous is not None and previous.config == trainer.model.config:
         trainer.model.reuse_workspace(previous)
@@ -96,7 +96,7 @@ def _train_piece(run_id, trainer, vocab, epochs, max_seconds, sample_from, save,
     piece = Piece(trainer, outcome, message)
     # Samples and checkpoints are made here, not in the server: numpy in the server's threads
     # holds the lock that every page and websocket waits for.
-    if sample_from is not None and trainer.epoch > 0:
+    if (sample_due or outcome != "time") and trainer.epoch > 0:  # a run that ends shows its final sample
         prime, seed = sample_from
         piece.sample = (trainer.epoch, prime + sample(trainer.model, vocab, prime, SAMPLE_LENGTH, temperature=0.8, seed=seed + trainer.epoch))
     if save or outcome != "time":
@@ -121,17 +121,17 @@ def _warm():
     return os.getpid()
 
 
-def start_piece(run_id, trainer, vocab, epochs, max_seconds, sample_from=None, save=False, first_point=False):
+def start_piece(run_id, trainer, vocab, epochs, max_seconds, sample_from, sample_due=False, save=False, first_point=False):
     """Start training a copy of `trainer` (of run `run_id`) in a worker process for up to `max_seconds`.
 
-    sample_from: (prime, seed) to sample the trained model, or None; save: also return
+    sample_from: (prime, seed) of the run's samples, taken when sample_due or the run ends; save: also return
     its checkpoint bytes (always when the run ends); first_point: end at the first point of the
     curve (a new run's first piece). Returns a Future of a Piece; `trainer`
     itself is never touched. Raises WorkerLost if the workers died (`result` too).
     """
     pool = _pool_of_workers()
     try:
-        return pool.submit(_train_piece, run_id, trainer, vocab, epochs, max_seconds, sample_from, save, first_point)
+        return pool.submit(_train_piece, run_id, trainer, vocab, epochs, max_seconds, sample_from, sample_due, save, first_point)
     except BrokenProcessPool:
         raise _lost(pool) from None
 

@@ -460,6 +460,13 @@ def test_a_crlf_upload_is_made_plain_once_and_says_so():
     assert "line endings" in messages(at) and f"{len(text):,} in all" in messages(at)
 
 
+def test_a_link_that_spells_out_the_defaults_is_not_called_ignored():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.query_params.update({"cell": "GRU", "hidden_size": "128", "preset": "The house that Jack built"})
+    at.run()
+    assert not at.warning and at.selectbox(key="cell").value == "gru"
+
+
 def test_a_link_with_a_text_and_no_preset_opens_that_text():
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
     at.query_params["text"] = "hello hello"
