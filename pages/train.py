@@ -10,11 +10,12 @@ from playground.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_key, pres
 from playground.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label, link_value, locked_from_link
 from playground.plain_text import char_name, code_span, escape_markdown
 
-# The training service trains; the live view only redraws the run's state, this often, while it
-# trains. A redraw costs the server ~0.1 s of one core and the browser more: once a second is live
-# enough and leaves the cores to training.
+# The training service trains; the live view only redraws the run's state, this often. Only the
+# runs in a worker at the moment (as many as there are workers) redraw often; a room of runs
+# waiting their turn redraws seldom, so the server's time goes to the pages people open.
 LIVE_SECONDS = 1.0
 FIRST_POINT_SECONDS = 0.2  # until a new run's first point shows: it comes within a fraction of a second
+WAITING_SECONDS = 2.0
 # A custom text travels in the link while the link stays short enough for every server and proxy
 # on the way to open it (uvicorn refuses a request line over 16 KB, nginx over 8 KB by default).
 MAX_TEXT_IN_LINK = 5000  # characters of the text once encoded for the link
@@ -348,11 +349,15 @@ def draw_run(run, boxes):
 
 
 def live_interval():
-    """How often the live view redraws: never while nothing trains, fast until the first point, then once a second."""
+    """How often the live view redraws: never while nothing trains, seldom while it waits for a worker,
+    fast until the first point and near the end, else once a second."""
     run = common.current_run()
     if run is None or not run.training:
         return None
-    return FIRST_POINT_SECONDS if not run.trainer.progress else LIVE_SECONDS
+    if common.service().queue_place(run) is not None:
+        return WAITING_SECONDS
+    near_the_end = run.eta_seconds is not None and run.eta_seconds < 2 * LIVE_SECONDS  # show the end when it comes
+    return FIRST_POINT_SECONDS if not run.trainer.progress or near_the_end else LIVE_SECONDS
 
 
 @st.fragment(run_every=live_interval())

@@ -24,7 +24,7 @@ from playground.store import RunStore, StoreFull, data_dir
 
 PIECE_SECONDS = 1.0
 SAVE_EVERY_SECONDS = 5.0
-SAMPLE_EVERY_SECONDS = 1.0
+SAMPLE_EVERY_SECONDS = 2.0  # a sample costs the worker ~60 ms (GRU H=128): every 2 s is 3% of its time
 PRESENCE_EVERY_SECONDS = 1.0
 FORGET_IDLE_OWNERS_SECONDS = 600  # an owner with nothing training and no page open leaves memory (not the store)
 PAUSED_MESSAGE = "Paused: none of your pages was open for a while. Press Resume to go on."
@@ -169,9 +169,12 @@ class TrainingService:
             self.save_by_id(run)
 
     def queue_place(self, run):
-        """1 for the next run to get a worker, 2 for the one after...; None while it trains or is not queued."""
+        """1 for the next run to get a worker, 2 for the one after...; None unless it waits for a busy worker.
+
+        A run between two of its own pieces, with a worker free for it, is not waiting.
+        """
         with self._lock:
-            if run in self._in_flight.values() or run not in self._queue:
+            if run in self._in_flight.values() or run not in self._queue or len(self._in_flight) < workers.WORKERS:
                 return None
             return list(self._queue).index(run) + 1
 
