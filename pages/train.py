@@ -15,7 +15,7 @@ from playground.plain_text import char_name, code_span, escape_markdown
 # waiting their turn redraws seldom, so the server's time goes to the pages people open.
 LIVE_SECONDS = 1.0
 FIRST_POINT_SECONDS = 0.2  # until a new run's first point shows: it comes within a fraction of a second
-WAITING_SECONDS = 2.0
+WAITING_SECONDS = 4.0
 # A custom text travels in the link while the link stays short enough for every server and proxy
 # on the way to open it (uvicorn refuses a request line over 16 KB, nginx over 8 KB by default).
 MAX_TEXT_IN_LINK = 5000  # characters of the text once encoded for the link

@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-VERSION = 1
+VERSION = 2
 FILE_NAME = "runs.sqlite3"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".data"
 BUSY_SECONDS = 10  # another process writing: wait this long for it
@@ -30,12 +30,13 @@ CREATE TABLE runs (
     owner TEXT NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('current', 'kept')),
     run_id TEXT NOT NULL,
+    -- before the blobs: summing it reads only the start of each row, not megabytes of weights
+    size INTEGER NOT NULL,  -- bytes of the row's blobs and JSON, for the disk caps
     position REAL NOT NULL,  -- kept runs show oldest first
-    description TEXT NOT NULL,  -- JSON
     text_hash TEXT,
+    description TEXT NOT NULL,  -- JSON
     model BLOB NOT NULL,
     training_state BLOB,
-    size INTEGER NOT NULL,  -- bytes of the row's blobs and JSON, for the disk caps
     PRIMARY KEY (owner, kind, run_id)
 );
 CREATE TABLE texts (text_hash TEXT PRIMARY KEY, body TEXT NOT NULL);
