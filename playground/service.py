@@ -45,6 +45,7 @@ class Owner:
         self.sessions = set()  # Streamlit session ids seen
         self.away_since = None  # when the last of its sessions disconnected
         self.last_seen = time.monotonic()
+        self.loaded = False  # its runs read from the store
 
 
 class TrainingService:
@@ -89,7 +90,10 @@ class TrainingService:
             owner = self._owners.get(owner_id)
             if owner is None:
                 owner = self._owners[owner_id] = Owner(owner_id)
+        with owner.lock:  # the store is read under the owner's lock: other browsers' pages do not wait for it
+            if not owner.loaded:
                 self._load(owner)
+                owner.loaded = True
         owner.last_seen = time.monotonic()
         if session_id is not None:
             owner.sessions.add(session_id)
