@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-VERSION = 2
+VERSION = 3
 FILE_NAME = "runs.sqlite3"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".data"
 BUSY_SECONDS = 10  # another process writing: wait this long for it
@@ -40,7 +40,7 @@ CREATE TABLE runs (
     PRIMARY KEY (owner, kind, run_id)
 );
 CREATE TABLE texts (text_hash TEXT PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE owners (owner TEXT PRIMARY KEY, opened REAL NOT NULL, notes TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE owners (owner TEXT PRIMARY KEY, opened REAL NOT NULL);
 """
 
 
@@ -123,17 +123,6 @@ class RunStore:
         """Note that the owner opened the app now (runs not opened for idle_days go)."""
         db = self._db()
         db.execute("INSERT INTO owners (owner, opened) VALUES (?, ?) ON CONFLICT (owner) DO UPDATE SET opened = excluded.opened", (owner, time.time()))
-
-    def notes(self, owner):
-        """The owner's JSON notes (e.g. lesson progress), {} when none."""
-        row = self._db().execute("SELECT notes FROM owners WHERE owner = ?", (owner,)).fetchone()
-        return json.loads(row[0]) if row else {}
-
-    def save_notes(self, owner, notes):
-        self._db().execute(
-            "INSERT INTO owners (owner, opened, notes) VALUES (?, ?, ?) ON CONFLICT (owner) DO UPDATE SET notes = excluded.notes",
-            (owner, time.time(), json.dumps(notes)),
-        )
 
     def forget(self, owner):
         """Delete everything of this owner at once."""
