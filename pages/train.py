@@ -14,8 +14,9 @@ from playground.plain_text import char_name, code_span, escape_markdown
 # runs in a worker at the moment (as many as there are workers) redraw often; a room of runs
 # waiting their turn redraws seldom, so the server's time goes to the pages people open.
 LIVE_SECONDS = 1.0
-FIRST_POINT_SECONDS = 0.2  # until a new run's first point shows: it comes within a fraction of a second
-WAITING_SECONDS = 4.0
+WAITING_SECONDS = 2.0  # the waiting view redraws a line of text, not the chart
+NEXT_IN_LINE = 2
+FIRST_POINT_WAIT_SECONDS = 1.5  # a new run's first piece ends at its first point, within a second here
 # A custom text travels in the link while the link stays short enough for every server and proxy
 # on the way to open it (uvicorn refuses a request line over 16 KB, nginx over 8 KB by default).
 MAX_TEXT_IN_LINK = 5000  # characters of the text once encoded for the link
@@ -321,17 +322,13 @@ def format_seconds(seconds):
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
-def draw_run(run, boxes):
-    """Progress, loss curve and the latest sample, into the three placeholders."""
-    progress_box, chart_box, sample_box = boxes
+def draw_progress(run, progress_box):
+    """The progress bar and its line: epoch, speed, loss, time left, place in the queue."""
     with run.lock:
-        history = list(run.history)
-        curve = run.curve()
-        samples = list(run.samples)
+        last = run.history[-1] if run.history else None
         fraction = run.trainer.epoch_fraction
     caption = f"Epoch {fraction:.1f} of {run.target_epochs}"
-    if history:
-        last = history[-1]
+    if last is not None:
         val = f", validation {last.val_bpc:.3f}" if last.val_bpc is not None else ""
         caption += f" · {last.chars_per_sec:,.0f} characters per second · loss {last.train_bpc:.3f} bits/char{val}"
     if run.training and run.eta_seconds is not None:
@@ -340,6 +337,13 @@ def draw_run(run, boxes):
     if place:
         caption = f"Waiting for a free worker: {common.ordinal(place)} in line, your turn comes within seconds · " + caption
     progress_box.progress(min(fraction / run.target_epochs, 1.0), text=caption)
+
+
+def draw_curve_and_sample(run, chart_box, sample_box):
+    """The loss curve and the latest sample, into their placeholders."""
+    with run.lock:
+        curve = run.curve()
+        samples = list(run.samples)
     chart_box.plotly_chart(common.loss_figure(curve, height=430 if presenting else 360, font_size=18 if presenting else None), key="loss_chart", config={"displayModeBar": False})
     if samples:
         epoch, text = samples[-1]
@@ -348,16 +352,52 @@ def draw_run(run, boxes):
             st.code(text, language=None, wrap_lines=True)
 
 
+def run_boxes():
+    """Placeholders for the message, progress, curve and sample, laid out for the screen in use."""
+    error_box, progress_box = st.empty(), st.empty()
+    if presenting:  # the curve and the live sample side by side, large
+        chart_column, sample_column = st.columns([3, 2], gap="large")
+        return error_box, progress_box, chart_column.empty(), sample_column.empty()
+    return error_box, progress_box, st.empty(), st.empty()
+
+
+def show_message(run, error_box):
+    if run.message:
+        (error_box.error if run.status == "diverged" else error_box.info)(escape_markdown(run.message))
+
+
 def live_interval():
-    """How often the live view redraws: never while nothing trains, seldom while it waits for a worker,
-    fast until the first point and near the end, else once a second."""
+    """How often the live view redraws: never while nothing trains, seldom while it waits for a worker, else once a second."""
     run = common.current_run()
     if run is None or not run.training:
         return None
-    if common.service().queue_place(run) is not None:
-        return WAITING_SECONDS
-    near_the_end = run.eta_seconds is not None and run.eta_seconds < 2 * LIVE_SECONDS  # show the end when it comes
-    return FIRST_POINT_SECONDS if not run.trainer.progress or near_the_end else LIVE_SECONDS
+    return WAITING_SECONDS if waits_long(run) else LIVE_SECONDS
+
+
+def waits_long(run):
+    """Whether the run waits behind others for a worker. Next in line it stays live: with a few runs
+    per worker each one waits a moment between its turns, and the page would switch views each time."""
+    place = common.service().queue_place(run)
+    return place is not None and place > NEXT_IN_LINE
+
+
+def wait_for_news(run):
+    """Hold this redraw on the server until a new run's first point, or an end due before the next tick, has come."""
+    if not run.training or common.service().queue_place(run) is not None:
+        return
+    if not run.trainer.progress:
+        common.wait_for(lambda: run.trainer.progress or not run.training, FIRST_POINT_WAIT_SECONDS)
+    if run.training and run.eta_seconds is not None and run.eta_seconds < LIVE_SECONDS:
+        common.wait_for(lambda: not run.training, run.eta_seconds + 0.5)
+
+
+def live_section():
+    """The run's progress, curve and sample: live while it trains in a worker, its place in line while it waits."""
+    run = common.current_run()
+    if run is not None and run.training and waits_long(run):
+        waiting_view(run)
+    else:
+        live_view()
 
 
 @st.fragment(run_every=live_interval())
@@ -368,20 +408,40 @@ def live_view():
         # the empty axes load the chart's code now, not when the first point comes (0.9 s here)
         st.plotly_chart(common.loss_figure({"train": [], "val": []}, height=430 if presenting else 360), key="loss_chart", config={"displayModeBar": False})
         return
-    error_box = st.empty()
-    if presenting:  # the curve and the live sample side by side, large
-        progress_box = st.empty()
-        chart_column, sample_column = st.columns([3, 2], gap="large")
-        boxes = (progress_box, chart_column.empty(), sample_column.empty())
-    else:
-        boxes = (st.empty(), st.empty(), st.empty())
-    draw_run(run, boxes)
-    if run.message:
-        (error_box.error if run.status == "diverged" else error_box.info)(escape_markdown(run.message))
-    if st.session_state.get("drawn_status") != run.status or st.session_state.get("drawn_interval") != live_interval():
-        st.rerun()  # training ended (or began, in another tab) or its first point came: redraw the buttons and the timer
+    wait_for_news(run)
+    if st.session_state.get("drawn_status") != run.status:
+        st.rerun()  # training ended (or began, in another tab): the page redraws it all, buttons included
+    error_box, progress_box, chart_box, sample_box = run_boxes()
+    draw_progress(run, progress_box)
+    draw_curve_and_sample(run, chart_box, sample_box)
+    show_message(run, error_box)
+    if st.session_state.get("drawn_interval") != live_interval():
+        st.rerun()  # it waits for a worker now: the waiting view takes over
 
 
+def waiting_view(run):
+    """While the run waits for a worker, only its place in line is redrawn: its curve cannot change.
+
+    In a full room most runs wait; a timer that redrew each one's chart cost the server the time
+    a new visitor's page needed.
+    """
+    error_box, progress_box, chart_box, sample_box = run_boxes()
+    with progress_box.container():
+        st.fragment(waiting_progress, run_every=WAITING_SECONDS)()
+    draw_curve_and_sample(run, chart_box, sample_box)
+    show_message(run, error_box)
+
+
+def waiting_progress():
+    run = common.current_run()
+    if run is None or st.session_state.get("drawn_status") != run.status or not waits_long(run):
+        st.rerun()  # its turn came, or it stopped: the live view takes over
+    draw_progress(run, st.empty())
+
+
+# The progress bar's half-second glide, redrawn each second, cost the browser (and so the worker on
+# the same cores) as much as the loss chart did
+st.html("<style>[data-testid=stProgress] div { transition: none !important; }</style>")
 presenting = st.sidebar.toggle("Big-screen view", key="present", bind="query-params", persist_state="session", help="Large type, the curve and the sample side by side, the text and sharing tucked away.")
 if not presenting:  # the big screen's room sees the curve, not the page's title (its type: streamlit_app.py)
     st.title("Train a character-level RNN")
@@ -409,7 +469,7 @@ with right:
     common.keep_current_run()
     st.session_state["drawn_status"] = None if run is None else run.status
     st.session_state["drawn_interval"] = live_interval()
-    live_view()
+    live_section()
     if run is not None and not run.training and run.epoch > 0:
         common.download_model_button(run, key="download_model_train")
     with st.expander("Use a saved model"):

@@ -61,6 +61,7 @@ class TrainingService:
         self._in_flight = {}  # Future -> TrainingRun
         self._lock = threading.Lock()  # queue and in-flight
         self._wake = threading.Event()
+        self._landed = threading.Condition()  # notified whenever a piece lands or a run stops
         self._stopping = threading.Event()
         self._thread = None
 
@@ -81,6 +82,7 @@ class TrainingService:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(10)
+        workers.shut_down()
 
     # owners
 
@@ -171,6 +173,16 @@ class TrainingService:
                 self._queue.remove(run)
         if waiting:
             self.save_by_id(run)
+        self._tell_watchers()
+
+    def wait_for_landing(self, seconds):
+        """Block for up to `seconds`, returning early when any run's piece lands or a run stops."""
+        with self._landed:
+            self._landed.wait(seconds)
+
+    def _tell_watchers(self):
+        with self._landed:
+            self._landed.notify_all()
 
     def queue_place(self, run):
         """1 for the next run to get a worker, 2 for the one after...; None unless it waits for a busy worker.
@@ -274,6 +286,12 @@ class TrainingService:
                 self._in_flight[future] = run
 
     def _land(self, future, requeue=True):
+        try:
+            self._land_piece(future, requeue)
+        finally:
+            self._tell_watchers()
+
+    def _land_piece(self, future, requeue):
         with self._lock:
             run = self._in_flight.pop(future)
         try:
@@ -338,6 +356,7 @@ class TrainingService:
                     if run in self._queue:
                         self._queue.remove(run)
                 self.save_by_id(run)
+                self._tell_watchers()
             idle = run is None or not run.training
             if idle and now - owner.last_seen > FORGET_IDLE_OWNERS_SECONDS:
                 with self._owners_lock:

@@ -324,3 +324,28 @@ def test_a_generate_link_keeps_a_long_seed_text():
     at.run()
     assert at.text_input(key="prime").value == prime
     assert not at.warning
+
+
+def test_runs_far_back_in_line_show_their_place_and_take_their_turn():
+    rooms = [app() for _ in range(5)]
+    for at in rooms:
+        at.number_input(key="epochs").set_value(5000).run()
+        at.button(key="train_button").click().run()
+    runs = [current_run(at) for at in rooms]
+    try:
+        service = get_service()
+        far_back = lambda: [at for at, run in zip(rooms, runs) if (service.queue_place(run) or 0) > 2]  # noqa: E731
+        assert wait_until(rooms[0], lambda: far_back(), timeout=30), "no run waited behind two others"
+        waiting = far_back()[0]
+        waiting.run()
+        progress = " ".join(element.proto.text for element in waiting.get("progress"))
+        assert "Waiting for a free worker" in progress and "in line" in progress
+        assert waiting.get("plotly_chart"), "a waiting run still shows its curve"
+        # every run gets turns: none is starved while the others train
+        assert wait_until(rooms[0], lambda: all(run.trainer.epoch_fraction > 0 for run in runs), timeout=60)
+    finally:
+        for run in runs:
+            service.stop(run)
+    for at in rooms:
+        at.run()
+        assert not at.exception

@@ -352,6 +352,18 @@ def upload_model_control(key):
 SIDEBAR_EVERY_SECONDS = 2.0
 
 
+def wait_for(until, seconds):
+    """Wait on the server, up to `seconds`, until `until()` holds, looking again whenever a piece lands.
+
+    A redraw the browser does not have to make costs the worker that shares its cores: waiting here
+    for a run's first point or its end replaces the fast timer that used to poll for them.
+    """
+    deadline = time.monotonic() + seconds
+    while not until() and time.monotonic() < deadline:
+        service().wait_for_landing(min(0.1, deadline - time.monotonic()))
+        st.session_state.get("drawn_status")  # a click meanwhile ends this script run here, not at the deadline
+
+
 def training_status_sidebar():
     """On every page but Train: where this browser's run stands, redrawn while it trains."""
     run = current_run()
