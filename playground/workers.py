@@ -48,8 +48,17 @@ class WorkerLost(RuntimeError):
     """A training process ended in the middle of a piece (killed, or out of memory)."""
 
 
-def _lower_priority():
+def _start_worker():
     os.nice(NICENESS)
+    # A server killed outright (SIGKILL, or SIGTERM once it re-raises it) left its workers behind
+    # for good: each holds the pool's queues open, so none of them ever reads an end of file.
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_when_orphaned(server_pid):
+    while os.getppid() == server_pid:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _pool_of_workers():
@@ -59,7 +68,7 @@ def _pool_of_workers():
             # in the server only: in a worker, a fresh mapping per large array costs ~15% of training
             _give_freed_arrays_back()
             # spawn, not fork: the server has threads, and a forked copy of a held lock never opens
-            _pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority)
+            _pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker)
         return _pool
 
 
@@ -114,6 +123,15 @@ def warm_up():
     pool = _pool_of_workers()
     for future in [pool.submit(_warm) for _ in range(WORKERS)]:
         future.result()
+
+
+def shut_down():
+    """Stop the worker processes (the server's lifespan does it when the server stops)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _warm():
