@@ -1,4 +1,8 @@
-"""The character model: embedding lookup, stacked recurrent layers, linear read-out, softmax."""
+"""The character model: embedding lookup, stacked recurrent layers, linear read-out, softmax.
+
+With dropout, training drops each unit of every layer's outputs (the input of the layer above, or
+of the read-out) with that probability, char-rnn's -dropout; evaluation and sampling never do.
+"""
 
 from dataclasses import dataclass
 
@@ -15,6 +19,12 @@ def check_positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
     return int(value)
+
+
+def check_dropout(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 <= value < 1:
+        raise ValueError(f"dropout is the fraction of each layer's outputs dropped in training: a number at least 0 and below 1, not {value!r}")
+    return float(value)
 
 
 def check_horizon(value):
@@ -55,7 +65,7 @@ class CharRNN:
     view of it, so optimisers update the whole model with a few vectorised operations.
     """
 
-    def __init__(self, vocab_size, hidden_size, cell="rnn", num_layers=1, seed=0, dtype=np.float32, bptt_horizon=None):
+    def __init__(self, vocab_size, hidden_size, cell="rnn", num_layers=1, seed=0, dtype=np.float32, bptt_horizon=None, dropout=0.0):
         if cell not in CELLS:
             raise ValueError(f"unknown cell {cell!r}: choose one of {', '.join(CELLS)}")
         self.vocab_size = check_positive_int("vocab_size", vocab_size)
@@ -68,6 +78,7 @@ class CharRNN:
         if self.dtype not in (np.float32, np.float64):
             raise ValueError("dtype must be float32 or float64")
         self.bptt_horizon = check_horizon(bptt_horizon)
+        self.dropout = check_dropout(dropout)
         shapes = self.param_shapes()
         sizes = [int(np.prod(shape)) for shape in shapes.values()]
         self.flat_params = np.zeros(sum(sizes), self.dtype)
@@ -102,6 +113,7 @@ class CharRNN:
             "seed": self.seed,
             "dtype": self.dtype.name,
             "bptt_horizon": self.bptt_horizon,
+            "dropout": self.dropout,
         }
 
     def param_shapes(self):
@@ -148,8 +160,18 @@ class CharRNN:
         extra = {name: self.params[f"{name}{layer}"] for name in self.cell.extra_param_shapes(1)}
         return self.params[f"Wx{layer}"], self.params[f"Wh{layer}"], self.params[f"b{layer}"], extra
 
-    def _run(self, inputs, state, training=False):
-        """Forward over a window: inputs (B, T) -> logits (T*B, V), per-layer caches, new state."""
+    def _dropout_masks(self, rng, batch_size, steps):
+        """(L, T, B, H) inverted-dropout masks drawn with the numpy Generator rng: each entry is 0
+        with probability `dropout`, else 1 / (1 - dropout), so that the outputs keep their mean."""
+        masks = self._work.get("dropout_masks", (self.num_layers, steps, batch_size, self.hidden_size))
+        rng.random(dtype=self.dtype, out=masks)  # uniform draws, turned into masks in place
+        np.greater_equal(masks, self.dropout, out=masks)
+        masks *= 1 / (1 - self.dropout)
+        return masks
+
+    def _run(self, inputs, state, training=False, dropout_masks=None):
+        """Forward over a window: inputs (B, T) -> logits (T*B, V), top layer's outputs, per-layer
+        inputs and caches, new state. dropout_masks (L, T, B, H), when given, multiply each layer's outputs."""
         if state is None:
             state = self.initial_state(inputs.shape[0])
         steps, batch_size = inputs.shape[1], inputs.shape[0]
@@ -167,6 +189,8 @@ class CharRNN:
             projected += b
             layer_inputs.append(x)
             x, cache, layer_state = self.cell.forward(projected, state[layer], Wh, extra, scratch, training)
+            if dropout_masks is not None:
+                x = np.multiply(x, dropout_masks[layer], out=scratch("dropped", x.shape))  # (T, B, H)
             caches.append(cache)
             new_state.append(layer_state)
         logits = x.reshape(steps * batch_size, -1) @ self.params["Why"]  # (T*B, V)
@@ -203,7 +227,7 @@ class CharRNN:
         hs = cache if isinstance(cache, np.ndarray) else cache[0]  # every cell's cache starts with hs
         return hs[1:]
 
-    def loss_and_flat_grads(self, inputs, targets, state=None, diagnostics=False):
+    def loss_and_flat_grads(self, inputs, targets, state=None, diagnostics=False, rng=None):
         """Like loss_and_grads, but the gradient is one (P,) array laid out like `flat_params`.
 
         The array is reused by the next call from the same thread: copy it to keep it.
@@ -214,7 +238,12 @@ class CharRNN:
             raise ValueError("inputs and targets must have the same (B, T) shape")
         batch_size, steps = inputs.shape
         count = batch_size * steps
-        logits, top, layer_inputs, caches, new_state = self._run(inputs, state, training=True)
+        masks = None
+        if self.dropout > 0:
+            if rng is None:
+                raise ValueError("this model has dropout: give a numpy Generator (rng=) to draw which units training drops")
+            masks = self._dropout_masks(rng, batch_size, steps)
+        logits, top, layer_inputs, caches, new_state = self._run(inputs, state, training=True, dropout_masks=masks)
         target_ids = targets.T.reshape(count)  # (T*B,) time-major like logits
         rows = np.arange(count)
         probs, log_norm = self._softmax(logits)
@@ -227,13 +256,33 @@ class CharRNN:
         d_logits = probs  # (T*B, V), reused in place
         d_logits[rows, target_ids] -= 1
         d_logits /= count
+        hidden_grads = np.empty((self.num_layers, steps, batch_size, self.hidden_size), self.dtype) if diagnostics else None
+        self._backward(d_logits, top, layer_inputs, caches, inputs, grads, hidden_grads, dropout_masks=masks)
+        if not diagnostics:
+            return loss, flat_grads, new_state
+        details = {
+            "step_losses": char_losses.reshape(steps, batch_size).mean(axis=1),  # (T,)
+            "hidden_grad_norms": np.sqrt(np.einsum("ltbh,ltbh->lt", hidden_grads, hidden_grads)),  # (L, T)
+        }
+        return loss, flat_grads, new_state, details
+
+    def _backward(self, d_logits, top, layer_inputs, caches, inputs, grads, hidden_grads=None, dropout_masks=None):
+        """Backward pass from d_logits (T*B, V), the gradient of the loss with respect to the logits.
+
+        Writes every parameter's gradient into `grads` (name -> array) and, when given, dL/dh of
+        each layer and step into hidden_grads (L, T, B, H). dropout_masks (L, T, B, H) are those
+        the forward pass used, if any. Returns the gradient with respect to each input's
+        embedding row, (T, B, G*H).
+        """
+        batch_size, steps = inputs.shape
+        count = batch_size * steps
         top_flat = top.reshape(count, -1)
         np.dot(top_flat.T, d_logits, out=grads["Why"])
         np.sum(d_logits, axis=0, out=grads["by"])
         d_x = (d_logits @ np.ascontiguousarray(self.params["Why"].T)).reshape(steps, batch_size, -1)  # (T, B, H)
-
-        hidden_grads = np.empty((self.num_layers, steps, batch_size, self.hidden_size), self.dtype) if diagnostics else None
         for layer in reversed(range(self.num_layers)):
+            if dropout_masks is not None:
+                d_x *= dropout_masks[layer]  # a dropped unit passed nothing on, so nothing flows back to it
             Wx, Wh, b, extra = self._layer_params(layer)
             layer_grads = {name: grads[f"{name}{layer}"] for name in ["Wh", *extra]}
             layer_hidden_grads = None if hidden_grads is None else hidden_grads[layer]
@@ -252,13 +301,7 @@ class CharRNN:
                     d_x = (d_total @ Wx.T).reshape(steps, batch_size, -1)  # (T, B, H)
             else:
                 self._embedding_grad(inputs.T.reshape(count), d_total, grads["Wx0"])
-        if not diagnostics:
-            return loss, flat_grads, new_state
-        details = {
-            "step_losses": char_losses.reshape(steps, batch_size).mean(axis=1),  # (T,)
-            "hidden_grad_norms": np.sqrt(np.einsum("ltbh,ltbh->lt", hidden_grads, hidden_grads)),  # (L, T)
-        }
-        return loss, flat_grads, new_state, details
+        return d_total.reshape(steps, batch_size, -1)
 
     def _embedding_grad(self, ids, d_rows, out):
         """out (V, G*H) <- sum of d_rows (N, G*H) by id (N,); a one-hot matmul beats np.add.at."""
@@ -270,7 +313,7 @@ class CharRNN:
             out[...] = 0
             np.add.at(out, ids, d_rows)
 
-    def loss_and_grads(self, inputs, targets, state=None, diagnostics=False):
+    def loss_and_grads(self, inputs, targets, state=None, diagnostics=False, rng=None):
         """Mean cross-entropy (nats per character) and its full gradient over one window.
 
         inputs, targets: (B, T) int arrays; state: from `initial_state(B)` or a previous call
@@ -278,8 +321,11 @@ class CharRNN:
         `params`; the gradient flows back through all T steps, or `bptt_horizon` steps when set.
         With diagnostics=True a fourth item is a dict: "step_losses" (T,) and
         "hidden_grad_norms" (L, T), the norm of dL/dh_t for each layer and step.
+        A model with dropout needs rng, a numpy Generator, to draw the units it drops; both
+        the loss and the gradient are then those of the thinned network (the same generator
+        state gives the same masks). Without dropout rng is not used.
         """
-        result = self.loss_and_flat_grads(inputs, targets, state, diagnostics)
+        result = self.loss_and_flat_grads(inputs, targets, state, diagnostics, rng)
         return (result[0], self._views(result[1].copy()), *result[2:])
 
     def loss(self, inputs, targets, state=None):
