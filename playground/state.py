@@ -309,7 +309,8 @@ class TrainingRun:
     def curve(self):
         """Loss curve points, downsampled: {"train": [(epoch, nats)], "val": [(epoch, nats)]}."""
         val = [(s.epoch, s.val_loss) for s in self.history if s.val_loss is not None]
-        return {"train": _thinned(sorted(self.trainer.progress)), "val": _thinned(val)}
+        train = [(fraction, loss) for fraction, loss, _ in sorted(self.trainer.progress)]
+        return {"train": _thinned(train), "val": _thinned(val)}
 
 
 def _thinned(points):

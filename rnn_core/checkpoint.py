@@ -21,7 +21,8 @@ from .vocab import Vocab
 FORMAT = "rnn_core.checkpoint"
 FORMAT_VERSION = 1
 MAX_TEXT_BYTES = 16 << 20  # the configuration and metadata JSON
-CONFIG_KEYS = {"vocab_size", "hidden_size", "cell", "num_layers", "seed", "dtype", "bptt_horizon"}
+CONFIG_KEYS = {"vocab_size", "hidden_size", "cell", "num_layers", "seed", "dtype", "bptt_horizon", "dropout"}
+ADDED_KEYS = {"dropout": 0.0}  # configuration keys older files lack, with the value those models had
 
 
 class CheckpointError(ValueError):
@@ -87,6 +88,8 @@ def _parse_config(text):
         config = json.loads(text)
     except json.JSONDecodeError:
         raise CheckpointError("its configuration is not valid JSON") from None
+    if isinstance(config, dict):
+        config = ADDED_KEYS | config
     if not isinstance(config, dict) or set(config) != CONFIG_KEYS:
         raise CheckpointError("its configuration does not describe a model of this package")
     return config

@@ -1,4 +1,8 @@
-"""The command line: python -m rnn_core train | sample | gradcheck."""
+"""The command line: python -m rnn_core train | sample | gradcheck.
+
+train prints one JSON line per epoch on stdout and, when it stops early (--max-seconds,
+--max-steps or Ctrl-C), a last line of "kind": "final" saying why and how good the saved model is.
+"""
 
 import argparse
 import json
@@ -12,7 +16,8 @@ from .gradcheck import gradient_check
 from .model import CharRNN, param_shapes
 from .optim import OPTIMIZERS
 from .sample import sample_stream
-from .train import DivergenceError, Trainer
+from .schedule import SCHEDULES
+from .train import LN2, DivergenceError, Trainer
 from .vocab import Vocab
 
 GRADCHECK_LIMIT = 1e-5
@@ -64,6 +69,16 @@ def finite_float(low, high=math.inf, low_open=True):
     return parse
 
 
+def dropout_fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number at least 0 and below 1, not {text}")
+    return value
+
+
 def read_corpus(path):
     try:
         with open(path, "rb") as handle:
@@ -90,19 +105,7 @@ def build_parser():
 
     train = commands.add_parser("train", help="train a model on a UTF-8 text file")
     train.add_argument("corpus", help="the training text (UTF-8)")
-    train.add_argument("--cell", choices=sorted(CELLS), default="lstm")
-    train.add_argument("--hidden-size", type=positive_int, default=128)
-    train.add_argument("--layers", type=positive_int, default=1)
-    train.add_argument("--seq-len", type=positive_int, default=64)
-    train.add_argument("--batch-size", type=positive_int, default=32)
-    train.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
-    train.add_argument("--lr", type=finite_float(0), default=2e-3, help="learning rate, above 0")
-    train.add_argument("--clip", type=finite_float(0, low_open=False), default=5.0, help="global gradient-norm clip (0: none)")
-    train.add_argument("--epochs", type=positive_int, default=10)
-    train.add_argument("--val-fraction", type=finite_float(0, 0.99, low_open=False), default=0.1)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--bptt-horizon", type=non_negative_int, default=0, help="steps the gradient flows back (0: the whole window)")
-    train.add_argument("--max-seconds", type=finite_float(0), default=None, help="stop after this much training time")
+    add_training_options(train)
     train.add_argument("--out", default="model.npz", help="where to save the model (.npz)")
 
     sample = commands.add_parser("sample", help="generate text from a saved model")
@@ -119,6 +122,28 @@ def build_parser():
     check.add_argument("--cell", choices=sorted(CELLS), default="rnn")
     check.add_argument("--layers", type=positive_int, default=1)
     return parser
+
+
+def add_training_options(parser):
+    """The train command's options for the model and its training (benchmarks/quality.py takes them too)."""
+    parser.add_argument("--cell", choices=sorted(CELLS), default="lstm")
+    parser.add_argument("--hidden-size", type=positive_int, default=128)
+    parser.add_argument("--layers", type=positive_int, default=1)
+    parser.add_argument("--dropout", type=dropout_fraction, default=0.0, help="the fraction of each layer's outputs dropped in training, from 0 to below 1")
+    parser.add_argument("--seq-len", type=positive_int, default=64)
+    parser.add_argument("--batch-size", type=positive_int, default=32)
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
+    parser.add_argument("--lr", type=finite_float(0), default=2e-3, help="learning rate, above 0")
+    parser.add_argument("--lr-schedule", choices=SCHEDULES, default="constant", help="constant, or falling from --lr to --lr-final of it by the last epoch")
+    parser.add_argument("--lr-final", type=finite_float(0, 1), default=0.1, metavar="FRACTION", help="the fraction of --lr a linear or cosine schedule falls to")
+    parser.add_argument("--warmup", type=non_negative_int, default=0, metavar="STEPS", help="steps over which the learning rate first climbs linearly to --lr")
+    parser.add_argument("--clip", type=finite_float(0, low_open=False), default=5.0, help="global gradient-norm clip (0: none)")
+    parser.add_argument("--epochs", type=positive_int, default=10)
+    parser.add_argument("--val-fraction", type=finite_float(0, 0.99, low_open=False), default=0.1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bptt-horizon", type=non_negative_int, default=0, help="steps the gradient flows back (0: the whole window)")
+    parser.add_argument("--max-seconds", type=finite_float(0), default=None, help="stop after this much training time")
+    parser.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many steps")
 
 
 class ProgressBar:
@@ -153,15 +178,48 @@ def check_memory(vocab_size, args):
         )
 
 
-def run_train(args):
-    text = read_corpus(args.corpus)
+def make_trainer(text, args, report_every=None):
+    """(vocab, Trainer) for `text` with the options of add_training_options; UsageError for bad ones."""
     vocab = Vocab.from_text(text)
     check_memory(len(vocab), args)
     try:
-        model = CharRNN(len(vocab), args.hidden_size, cell=args.cell, num_layers=args.layers, seed=args.seed, bptt_horizon=args.bptt_horizon)
-        trainer = Trainer(model, vocab.encode(text), args.seq_len, args.batch_size, args.optimizer, args.lr, args.clip, args.val_fraction, report_every=10 if sys.stderr.isatty() else None)
+        model = CharRNN(len(vocab), args.hidden_size, cell=args.cell, num_layers=args.layers, seed=args.seed, bptt_horizon=args.bptt_horizon, dropout=args.dropout)
+        trainer = Trainer(
+            model,
+            vocab.encode(text),
+            args.seq_len,
+            args.batch_size,
+            args.optimizer,
+            args.lr,
+            args.clip,
+            args.val_fraction,
+            report_every=report_every,
+            lr_schedule=args.lr_schedule,
+            lr_final=args.lr_final,
+            warmup=args.warmup,
+        )
     except ValueError as error:
         raise UsageError(str(error)) from None
+    return vocab, trainer
+
+
+def final_report(trainer, reason):
+    """Where training stopped and how good the model is there: {"kind": "final", "reason", "epoch"
+    (a fraction), "steps" (in all), "val_loss" (nats per character), "val_bpc"}, None without validation."""
+    val_loss = trainer.validation_loss()
+    return {
+        "kind": "final",
+        "reason": reason,
+        "epoch": trainer.epoch_fraction,
+        "steps": trainer.global_step,
+        "val_loss": val_loss,
+        "val_bpc": None if val_loss is None else val_loss / LN2,
+    }
+
+
+def run_train(args):
+    text = read_corpus(args.corpus)
+    vocab, trainer = make_trainer(text, args, report_every=10 if sys.stderr.isatty() else None)
     bar = ProgressBar(args.epochs)
 
     def report(event):
@@ -170,17 +228,21 @@ def run_train(args):
         bar(event)
 
     try:
-        trainer.train(args.epochs, max_seconds=args.max_seconds, callback=report)
+        reason = trainer.train(args.epochs, max_steps=args.max_steps, max_seconds=args.max_seconds, callback=report)
     except DivergenceError as error:
         bar.close()
-        save_model(args.out, model, vocab, trainer)
+        save_model(args.out, trainer.model, vocab, trainer)
         raise UsageError(f"{error} Saved them to {args.out}.") from None
     except KeyboardInterrupt:
         bar.close()
-        save_model(args.out, model, vocab, trainer)
+        save_model(args.out, trainer.model, vocab, trainer)
+        print(json.dumps(final_report(trainer, "interrupted")), flush=True)
         raise UsageError(f"interrupted; the model so far was saved to {args.out}") from None
     bar.close()
-    save_model(args.out, model, vocab, trainer)
+    save_model(args.out, trainer.model, vocab, trainer)
+    # A finished run's last epoch line already gives the validation loss of the saved model.
+    if reason != "done":
+        print(json.dumps(final_report(trainer, reason)), flush=True)
 
 
 def save_model(path, model, vocab, trainer):

@@ -1,7 +1,8 @@
 """Optimisers over one flat parameter array, and clipping by global norm.
 
 Every optimiser updates `params` (P,) in place from `grads` (P,); the learning rate is the
-attribute `lr` and may be changed between steps. `state()` and `load_state()` expose the
+attribute `lr` and may be changed between steps, and a step may be given a rate of its own (a
+schedule's) while `lr` stays the base rate. `state()` and `load_state()` expose the
 running statistics so training can be saved, restored and resumed exactly.
 """
 
@@ -51,19 +52,19 @@ class Optimizer:
         for slot in self.slots:
             np.copyto(self.buffers[slot], state[slot])
 
-    def step(self, params, grads):
-        """params (P,) -= update computed from grads (P,)."""
+    def step(self, params, grads, lr=None):
+        """params (P,) -= update computed from grads (P,), at the rate `lr` (None: the attribute lr)."""
         self.lr = check_learning_rate(self.lr)
         self.steps += 1
-        self._update(params, grads)
+        self._update(params, grads, self.lr if lr is None else check_learning_rate(lr))
 
 
 class SGD(Optimizer):
     name = "sgd"
     display_name = "SGD"
 
-    def _update(self, params, grads):
-        np.multiply(grads, self.lr, out=self._scratch)
+    def _update(self, params, grads, lr):
+        np.multiply(grads, lr, out=self._scratch)
         params -= self._scratch
 
 
@@ -78,11 +79,11 @@ class Momentum(Optimizer):
         super().__init__(num_params, lr, dtype)
         self.momentum = momentum
 
-    def _update(self, params, grads):
+    def _update(self, params, grads, lr):
         velocity = self.buffers["velocity"]
         velocity *= self.momentum
         velocity += grads
-        np.multiply(velocity, self.lr, out=self._scratch)
+        np.multiply(velocity, lr, out=self._scratch)
         params -= self._scratch
 
 
@@ -97,14 +98,14 @@ class Adagrad(Optimizer):
         super().__init__(num_params, lr, dtype)
         self.eps = eps
 
-    def _update(self, params, grads):
+    def _update(self, params, grads, lr):
         memory, scratch = self.buffers["memory"], self._scratch
         np.multiply(grads, grads, out=scratch)
         memory += scratch
         np.add(memory, self.eps, out=scratch)
         np.sqrt(scratch, out=scratch)
         np.divide(grads, scratch, out=scratch)
-        scratch *= self.lr
+        scratch *= lr
         params -= scratch
 
 
@@ -119,7 +120,7 @@ class RMSProp(Optimizer):
         super().__init__(num_params, lr, dtype)
         self.decay, self.eps = decay, eps
 
-    def _update(self, params, grads):
+    def _update(self, params, grads, lr):
         mean_square, scratch = self.buffers["mean_square"], self._scratch
         np.multiply(grads, grads, out=scratch)
         scratch *= 1 - self.decay
@@ -128,7 +129,7 @@ class RMSProp(Optimizer):
         np.sqrt(mean_square, out=scratch)
         scratch += self.eps
         np.divide(grads, scratch, out=scratch)
-        scratch *= self.lr
+        scratch *= lr
         params -= scratch
 
 
@@ -143,7 +144,7 @@ class Adam(Optimizer):
         super().__init__(num_params, lr, dtype)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
-    def _update(self, params, grads):
+    def _update(self, params, grads, lr):
         mean, mean_square, scratch = self.buffers["mean"], self.buffers["mean_square"], self._scratch
         mean *= self.beta1
         np.multiply(grads, 1 - self.beta1, out=scratch)
@@ -158,7 +159,7 @@ class Adam(Optimizer):
         np.sqrt(mean_square, out=scratch)
         scratch += self.eps * math.sqrt(correction2)
         np.divide(mean, scratch, out=scratch)
-        scratch *= self.lr * math.sqrt(correction2) / correction1
+        scratch *= lr * math.sqrt(correction2) / correction1
         params -= scratch
 
 

@@ -2,7 +2,11 @@
 
 The trainer is a resumable loop: `train()` returns when the epochs are done, when it is asked to
 stop, or when a step or time budget runs out, and calling it again continues exactly where it
-left off (same model, optimiser state, carried hidden state and history).
+left off (same model, optimiser state, carried hidden state, history, learning-rate schedule and
+dropout generator).
+
+A learning-rate schedule decays over the epochs that `train(epochs)` was given: train(20) after
+train(10) stretches the decay to end at epoch 20, so the rate rises a little where it stopped.
 """
 
 import math
@@ -13,6 +17,7 @@ import numpy as np
 
 from .model import check_positive_int
 from .optim import check_learning_rate, clip_by_global_norm, make_optimizer
+from .schedule import check_schedule, learning_rate_factor
 
 LN2 = math.log(2)
 # Divergence is judged against ln V, the loss of guessing every character uniformly, which an
@@ -39,7 +44,7 @@ class EpochStats:
     val_perplexity: float | None
     grad_norm: float  # mean gradient norm before clipping
     grad_norm_max: float
-    lr: float
+    lr: float  # at the epoch's last step
     steps: int
     chars: int
     chars_per_sec: float
@@ -97,9 +102,19 @@ def evaluate(model, windows_or_ids, seq_len=64, batch_size=32):
 
 
 class Trainer:
-    """Trains a CharRNN on an encoded text (N,) with one of the optimisers."""
+    """Trains a CharRNN on an encoded text (N,) with one of the optimisers.
 
-    def __init__(self, model, ids, seq_len=64, batch_size=32, optimizer="adam", lr=2e-3, clip=5.0, val_fraction=0.1, report_every=None):
+    lr is the base learning rate, `optimizer.lr` (it may be changed between steps); each step
+    takes it times the schedule's factor (see schedule.learning_rate_factor): lr_schedule
+    "constant", "linear" or "cosine", decaying to lr * lr_final by the last step of the epochs
+    given to `train`, after a linear warm-up over the first `warmup` steps (steps before any
+    `train`, by `step` or `step_in_detail`, have no horizon and do not decay). The model's
+    dropout masks are drawn from `dropout_rng`, a generator seeded from the model's seed.
+    """
+
+    def __init__(
+        self, model, ids, seq_len=64, batch_size=32, optimizer="adam", lr=2e-3, clip=5.0, val_fraction=0.1, report_every=None, lr_schedule="constant", lr_final=0.1, warmup=0
+    ):
         self.model = model
         self.seq_len = check_positive_int("seq_len", seq_len)
         self.batch_size = check_positive_int("batch_size", batch_size)
@@ -107,6 +122,10 @@ class Trainer:
             raise ValueError(f"clip must be a number of at least 0 (0 means no clipping), not {clip!r}")
         self.clip = float(clip)
         self.report_every = None if report_every is None else check_positive_int("report_every", report_every)
+        self.lr_schedule, self.lr_final, self.warmup = check_schedule(lr_schedule, lr_final, warmup)
+        self.total_steps = None  # the schedule's horizon, set by train(epochs)
+        # a stream of its own, apart from the one that drew the model's initial weights
+        self.dropout_rng = np.random.default_rng((model.seed, 1))
         ids = np.asarray(ids)
         if ids.ndim != 1 or len(ids) < 2:
             raise ValueError("the text must hold at least 2 characters")
@@ -123,7 +142,8 @@ class Trainer:
         self.uniform_loss = math.log(model.vocab_size)
         self.divergence_limit = self.uniform_loss + DIVERGENCE_MARGIN
         self.history = []  # EpochStats of every finished epoch
-        # (fractional epoch, mean train loss over the steps since the previous point), for live curves
+        # (fractional epoch, mean train loss over the steps since the previous point, learning rate
+        # of its last step), for live curves
         self.progress = []
         self.stop_requested = False
         # The newest parameters that beat guessing uniformly, with the optimiser state that goes with
@@ -159,6 +179,15 @@ class Trainer:
         """Finished epochs plus the finished part of the current one."""
         return self.epoch + self.window / self.steps_per_epoch
 
+    @property
+    def global_step(self):
+        """Steps taken in all: the finished epochs' and the current one's (the schedule's clock)."""
+        return self.epoch * self.steps_per_epoch + self.window
+
+    def _rate(self, step):
+        """The learning rate of `step` (0 for the first): the base rate times the schedule's factor."""
+        return self.optimizer.lr * learning_rate_factor(self.lr_schedule, step, self.total_steps, self.lr_final, self.warmup)
+
     def _start_epoch(self):
         self.window = 0
         self.state = self.model.initial_state(self.batch_size)
@@ -181,9 +210,9 @@ class Trainer:
         """One step like `step`, showing what it did (for teaching). Returns a dict:
 
         inputs, targets (B, T) ids of the window; probs (B, T, V) the predicted next-character
-        distributions before the update; step_losses (T,) and hidden_grad_norms (L, T), the norm of
-        the gradient of the window's loss with respect to each hidden state, both from the backward
-        pass that makes the update; loss; grad_norm before clipping; updates {name: array}, what
+        distributions before the update, of the whole network (no units dropped); step_losses (T,)
+        and hidden_grad_norms (L, T), the norm of the gradient of the window's loss with respect to
+        each hidden state, both from the backward pass that makes the update; loss; grad_norm before clipping; updates {name: array}, what
         the optimiser added to each parameter, with update_norms and param_norms {name: float}.
         The epoch is finished when its last window is done, as `train` does.
         """
@@ -209,14 +238,14 @@ class Trainer:
     def _step(self, diagnostics):
         inputs, targets = self.train_windows[self.window]
         started = time.perf_counter()
-        loss, grads, new_state, *details = self.model.loss_and_flat_grads(inputs, targets, self.state, diagnostics)
+        loss, grads, new_state, *details = self.model.loss_and_flat_grads(inputs, targets, self.state, diagnostics, self.dropout_rng)
         norm = clip_by_global_norm(grads, self.clip)
         if self._past_limit(loss) or not math.isfinite(norm):
             what = self._loss_became("loss", loss) if self._past_limit(loss) else f"the gradient norm became {norm:g}"
             self._diverge(f"at epoch {self.epoch + 1}, step {self.window + 1}", what)
         if loss < self.uniform_loss:
             self._keep_as_good()
-        self.optimizer.step(self.model.flat_params, grads)
+        self.optimizer.step(self.model.flat_params, grads, self._rate(self.global_step))
         self.state = new_state
         chars = inputs.size
         sums = self._sums
@@ -298,7 +327,7 @@ class Trainer:
             val_perplexity=None if val_loss is None else math.exp(min(val_loss, 700)),
             grad_norm=sums["grad_norm"] / self.steps_per_epoch,
             grad_norm_max=sums["grad_norm_max"],
-            lr=self.optimizer.lr,
+            lr=self._rate(self.global_step - 1),
             steps=self.steps_per_epoch,
             chars=sums["chars"],
             chars_per_sec=sums["chars"] / max(sums["seconds"], 1e-9),
@@ -306,7 +335,7 @@ class Trainer:
             elapsed=elapsed,
         )
         self.history.append(stats)
-        self.progress.append((float(stats.epoch), self._end_interval()))
+        self.progress.append((float(stats.epoch), self._end_interval(), stats.lr))
         self._start_epoch()
         return stats
 
@@ -315,12 +344,15 @@ class Trainer:
 
         callback(event) is called after every epoch with {"kind": "epoch", **EpochStats} and, when
         `report_every` is set, every that many steps with {"kind": "progress", "epoch": fraction,
-        "train_loss": mean over the steps since the previous report of this epoch, "grad_norm" of
-        the last step, "chars_per_sec" so far in this epoch}; returning True stops training.
+        "train_loss": mean over the steps since the previous report of this epoch, "lr" and
+        "grad_norm" of the last step, "chars_per_sec" so far in this epoch}; returning True stops
+        training.
         Returns why it stopped: "done", "stopped", "steps" or "time". Raises DivergenceError when a
         window's loss or the validation loss has blown up, with the last good parameters restored.
+        The learning-rate schedule's horizon becomes `epochs` epochs.
         """
         epochs = check_positive_int("epochs", epochs)
+        self.total_steps = epochs * self.steps_per_epoch
         self.stop_requested = False
         deadline = None if max_seconds is None else time.perf_counter() + max_seconds
         steps_done = 0
@@ -346,11 +378,13 @@ class Trainer:
     def _progress_event(self, norm):
         sums = self._sums
         loss = self._end_interval()
-        self.progress.append((self.epoch_fraction, loss))
+        lr = self._rate(self.global_step - 1)
+        self.progress.append((self.epoch_fraction, loss, lr))
         return {
             "kind": "progress",
             "epoch": self.epoch_fraction,
             "train_loss": loss,
+            "lr": lr,
             "grad_norm": norm,
             "chars_per_sec": sums["chars"] / max(sums["seconds"], 1e-9),
         }

@@ -1,4 +1,5 @@
 import io
+import json
 import pickle
 import zipfile
 
@@ -54,6 +55,19 @@ def npy_bytes(array):
     return buffer.getvalue()
 
 
+def with_config(path, change):
+    """The archive at `path` with its configuration changed in place by change(config)."""
+
+    def rewrite_config(name, data):
+        if name != "config.npy":
+            return data
+        config = json.loads(str(np.lib.format.read_array(io.BytesIO(data))))
+        change(config)
+        return npy_bytes(np.array(json.dumps(config)))
+
+    return rewrite(path, rewrite_config)
+
+
 class Boom:
     def __reduce__(self):
         return (exec, ("raise SystemExit('pickled code ran')",))
@@ -83,6 +97,7 @@ def bad_files(path):
             if n == "config.npy"
             else d,
         ),
+        "dropout of 1": with_config(path, lambda config: config.update(dropout=1.0)),
         "vocabulary mismatch": rewrite(path, lambda n, d: npy_bytes(np.arange(5, dtype=np.int32)) if n == "vocab.npy" else d),
         "duplicate characters": rewrite(path, lambda n, d: npy_bytes(np.zeros(11, np.int32)) if n == "vocab.npy" else d),
     }
@@ -100,6 +115,20 @@ def test_every_bad_file_is_refused_with_a_clear_error(saved, tmp_path):
             load(bad)
         assert str(caught.value), label
         assert "Traceback" not in str(caught.value)
+
+
+def test_dropout_is_saved_and_a_file_from_before_dropout_loads_without_it(tmp_path):
+    vocab = Vocab.from_text("hello world")
+    model = CharRNN(len(vocab), 6, "lstm", num_layers=2, seed=1, dropout=0.35)
+    path = tmp_path / "dropout.npz"
+    save(path, model, vocab)
+    assert load(path).model.dropout == 0.35 and load(path).model.config == model.config
+
+    old = tmp_path / "old.npz"
+    old.write_bytes(with_config(path, lambda config: config.pop("dropout")))
+    loaded = load(old).model
+    assert loaded.dropout == 0.0 and loaded.config == model.config | {"dropout": 0.0}
+    np.testing.assert_array_equal(loaded.flat_params, model.flat_params)
 
 
 def test_missing_file(tmp_path):

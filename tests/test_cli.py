@@ -1,22 +1,47 @@
 import json
+import math
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from rnn_core import Trainer, Vocab, evaluate, load
+
 ROOT = Path(__file__).resolve().parent.parent
 HELP = ROOT / "assets" / "help.txt"
 
 
+def command(*args):
+    return [sys.executable, "-m", "rnn_core", *map(str, args)]
+
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
 def cli(*args, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "rnn_core", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)}
-    )
+    result = subprocess.run(command(*args), cwd=ROOT, capture_output=True, text=True, timeout=120, env=ENV)
     if check:
         assert result.returncode == 0, result.stderr
     return result
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines()]
+
+
+CAT = "the cat sat on the mat. " * 300
+# a small GRU and 16-character windows in 4 streams: 101 steps an epoch on CAT
+SMALL = ("--cell", "gru", "--hidden-size", 8, "--batch-size", 4, "--seq-len", 16)
+
+
+def saved_validation(out, text, val_fraction=0.1):
+    """(validation loss of the model saved at `out`, steps per epoch), measured here as the trainer measures it."""
+    model = load(out).model
+    trainer = Trainer(model, Vocab.from_text(text).encode(text), seq_len=16, batch_size=4, val_fraction=val_fraction)
+    return (evaluate(model, trainer.val_windows) if val_fraction else None), trainer.steps_per_epoch
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +86,82 @@ def test_validation_loss_reported(tmp_path):
     assert lines[-1]["val_loss"] > 0
 
 
-def test_max_seconds_stops_and_saves(tmp_path):
-    corpus = tmp_path / "text.txt"
-    corpus.write_text("the cat sat on the mat. " * 2000, encoding="utf-8")
+def test_max_seconds_stops_and_saves_and_says_so_last(tmp_path):
+    corpus = write(tmp_path, "text.txt", CAT.encode())
     out = tmp_path / "m.npz"
-    result = cli("train", corpus, "--epochs", 100000, "--max-seconds", 1, "--hidden-size", 16, "--out", out)
-    assert len(result.stdout.splitlines()) < 100000 and out.exists()
+    result = cli("train", corpus, *SMALL, "--epochs", 100000, "--max-seconds", 1, "--val-fraction", 0, "--out", out)
+    *epochs, final = json_lines(result.stdout)
+    assert 0 < len(epochs) < 100000 and all(line["kind"] == "epoch" for line in epochs)
+    _, steps_per_epoch = saved_validation(out, CAT, val_fraction=0)
+    assert final["kind"] == "final" and final["reason"] == "time"
+    assert final["steps"] >= len(epochs) * steps_per_epoch and final["epoch"] == pytest.approx(final["steps"] / steps_per_epoch)
+    assert final["val_loss"] is None and final["val_bpc"] is None
+
+
+def test_max_steps_ends_with_the_validation_loss_of_the_saved_model(tmp_path):
+    corpus, out = write(tmp_path, "text.txt", CAT.encode()), tmp_path / "m.npz"
+    result = cli("train", corpus, *SMALL, "--epochs", 3, "--max-steps", 7, "--out", out)
+    expected, steps_per_epoch = saved_validation(out, CAT)
+    assert json_lines(result.stdout) == [
+        {"kind": "final", "reason": "steps", "epoch": 7 / steps_per_epoch, "steps": 7, "val_loss": expected, "val_bpc": expected / math.log(2)}
+    ]
+
+
+def test_a_finished_run_has_no_final_line(tmp_path):
+    corpus = write(tmp_path, "text.txt", CAT.encode())
+    result = cli("train", corpus, *SMALL, "--epochs", 2, "--max-steps", 1000, "--out", tmp_path / "m.npz")
+    assert [line["kind"] for line in json_lines(result.stdout)] == ["epoch", "epoch"]
+
+
+def test_ctrl_c_saves_the_model_and_prints_the_final_line(tmp_path):
+    corpus, out = write(tmp_path, "text.txt", CAT.encode()), tmp_path / "m.npz"
+    process = subprocess.Popen(command("train", corpus, *SMALL, "--epochs", 100000, "--out", out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        first = json.loads(process.stdout.readline())  # training is under way
+        process.send_signal(signal.SIGINT)
+        rest, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert first["kind"] == "epoch"
+    assert process.returncode == 2 and "Traceback" not in stderr
+    assert stderr.strip() == f"rnn_core: error: interrupted; the model so far was saved to {out}"
+    *epochs, final = json_lines(rest)
+    assert all(line["kind"] == "epoch" for line in epochs)
+    expected, steps_per_epoch = saved_validation(out, CAT)
+    assert final == {
+        "kind": "final",
+        "reason": "interrupted",
+        "epoch": final["steps"] / steps_per_epoch,
+        "steps": final["steps"],
+        "val_loss": expected,
+        "val_bpc": expected / math.log(2),
+    }
+    assert final["steps"] >= (1 + len(epochs)) * steps_per_epoch
+
+
+def test_schedule_warm_up_and_dropout_reach_the_trainer(tmp_path):
+    corpus, out = write(tmp_path, "text.txt", CAT.encode()), tmp_path / "m.npz"
+    options = ("--lr", 0.01, "--lr-schedule", "cosine", "--lr-final", 0.25, "--warmup", 10, "--dropout", 0.2)
+    lines = json_lines(cli("train", corpus, *SMALL, *options, "--epochs", 3, "--out", out).stdout)
+    steps = lines[0]["steps"]
+    decay_steps = 3 * steps - 1 - 10
+    expected = [0.01 * (0.25 + 0.75 * (1 + math.cos(math.pi * (epoch * steps - 1 - 10) / decay_steps)) / 2) for epoch in (1, 2, 3)]
+    assert [line["lr"] for line in lines] == pytest.approx(expected, rel=1e-12)
+    assert lines[-1]["lr"] == pytest.approx(0.0025)
+    assert load(out).model.dropout == 0.2
+    # a warm-up longer than the run: the rate only climbs, to steps / 1000 of --lr by the end of epoch 1
+    lines = json_lines(cli("train", corpus, *SMALL, "--lr", 0.01, "--warmup", 1000, "--epochs", 1, "--out", out).stdout)
+    assert lines[0]["lr"] == pytest.approx(0.01 * steps / 1000)
+
+
+def test_the_quality_benchmark_gives_the_command_lines_figure(tmp_path):
+    from benchmarks.quality import build_parser, measure
+
+    corpus, out = write(tmp_path, "text.txt", CAT.encode()), tmp_path / "m.npz"
+    options = [*map(str, SMALL), "--lr-schedule", "linear", "--lr-final", "0.3", "--warmup", "4", "--dropout", "0.25", "--epochs", "2", "--max-steps", "30", "--seed", "5"]
+    (final,) = json_lines(cli("train", corpus, *options, "--out", out).stdout)
+    report, _, _ = measure(build_parser().parse_args(["--corpus", str(corpus), *options]), CAT)
+    assert report == final and final["reason"] == "steps" and final["val_loss"] > 0
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -97,6 +192,14 @@ BAD_TRAIN = {
     "text too short for batch": (lambda tmp: [HELP, "--val-fraction", "0", "--batch-size", "8"], "lower the batch size"),
     "text too short for validation": (lambda tmp: [HELP], "validation"),
     "non-numeric size": (lambda tmp: [HELP, "--seq-len", "ten"], "not a whole number"),
+    "unknown schedule": (lambda tmp: [HELP, "--lr-schedule", "step"], "invalid choice"),
+    "final fraction 0": (lambda tmp: [HELP, "--lr-final", "0"], "--lr-final"),
+    "final fraction above 1": (lambda tmp: [HELP, "--lr-final", "1.5"], "--lr-final"),
+    "negative warm-up": (lambda tmp: [HELP, "--warmup", "-1"], "--warmup"),
+    "dropout of 1": (lambda tmp: [HELP, "--dropout", "1"], "--dropout"),
+    "negative dropout": (lambda tmp: [HELP, "--dropout", "-0.5"], "--dropout"),
+    "non-numeric dropout": (lambda tmp: [HELP, "--dropout", "half"], "not a number"),
+    "zero steps": (lambda tmp: [HELP, "--max-steps", "0"], "--max-steps"),
     "huge hidden size": (lambda tmp: [HELP, "--val-fraction", "0", "--batch-size", "1", "--hidden-size", "1000000"], "GiB"),
     "huge number of layers": (lambda tmp: [HELP, "--val-fraction", "0", "--batch-size", "1", "--hidden-size", "4096", "--layers", "100000"], "GiB"),
     "unwritable output": (lambda tmp: [HELP, "--val-fraction", "0", "--batch-size", "1", "--seq-len", "4", "--epochs", "1", "--out", tmp / "no" / "dir" / "m.npz"], "cannot save"),

@@ -87,8 +87,10 @@ def test_live_curve_points_are_mean_losses_over_their_reporting_interval():
     ends = [*range(every, steps, every), steps]  # the last interval ends with the epoch
     assert steps % every != 0
     expected = [np.average(losses[start:end], weights=chars[start:end]) for start, end in zip([0, *ends[:-1]], ends)]
-    assert [epoch for epoch, _ in reported.progress] == [end / steps for end in ends]
-    np.testing.assert_allclose([loss for _, loss in reported.progress], expected, rtol=1e-6)
+    assert [epoch for epoch, _, _ in reported.progress] == [end / steps for end in ends]
+    np.testing.assert_allclose([loss for _, loss, _ in reported.progress], expected, rtol=1e-6)
+    assert [lr for _, _, lr in reported.progress] == [0.01] * len(ends)  # the rate of each point's last step
+    assert [e["lr"] for e in events if e["kind"] == "progress"] == [0.01] * (len(ends) - 1)
     np.testing.assert_allclose([e["train_loss"] for e in events if e["kind"] == "progress"], expected[:-1], rtol=1e-6)
     # not the running mean since the epoch began, which the first point alone is
     assert reported.progress[1][1] != pytest.approx(np.average(losses[: 2 * every], weights=chars[: 2 * every]), rel=1e-6)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rnn_core import CharRNN, CheckpointError, EpochStats, Trainer, Vocab, load, restore_training_state, to_bytes, training_state_to_bytes
+from rnn_core.training_state import FORMAT_VERSION
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 6
 VOCAB = Vocab.from_text(TEXT)
@@ -16,9 +17,9 @@ VOCAB = Vocab.from_text(TEXT)
 TIMED = {"seconds", "elapsed", "chars_per_sec"}
 
 
-def fresh_trainer(cell="gru", optimizer="adam", model=None, seed=3, **settings):
+def fresh_trainer(cell="gru", optimizer="adam", model=None, seed=3, dropout=0.0, **settings):
     """A tiny two-layer trainer: 8 steps an epoch, a live curve point every 3 steps."""
-    model = model or CharRNN(len(VOCAB), 8, cell, num_layers=2, seed=seed)
+    model = model or CharRNN(len(VOCAB), 8, cell, num_layers=2, seed=seed, dropout=dropout)
     settings = dict(seq_len=8, batch_size=4, lr=0.01, clip=1.0, val_fraction=0.1, report_every=3) | settings
     return Trainer(model, VOCAB.encode(TEXT), optimizer=optimizer, **settings)
 
@@ -46,6 +47,8 @@ def snapshot(trainer, timed=True):
         "good_optimizer": {key: np.copy(value) for key, value in trainer._good_optimizer.items()},
         "state": [np.copy(array) for layer in trainer.state for array in layer],
         "settings": (trainer.clip, trainer.report_every, trainer.window),
+        "schedule": (trainer.lr_schedule, trainer.lr_final, trainer.warmup, trainer.total_steps),
+        "dropout_rng": trainer.dropout_rng.bit_generator.state,
         "sums": keep(trainer._sums),
         "history": [keep(stats.to_dict()) for stats in trainer.history],
         "progress": list(trainer.progress),
@@ -98,6 +101,60 @@ def test_a_trainer_restored_at_an_epoch_boundary_goes_on_bit_for_bit():
     assert_identical(snapshot(restored), snapshot(trainer))
     assert_identical(train_and_record(restored, 4, None), train_and_record(trainer, 4, None))
     assert_identical(snapshot(restored, timed=False), snapshot(trainer, timed=False))
+
+
+SCHEDULED = dict(lr_schedule="cosine", lr_final=0.05, warmup=5, dropout=0.3)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_cosine_schedule_with_warm_up_and_dropout_goes_on_bit_for_bit(cell):
+    trainer = fresh_trainer(cell, **SCHEDULED)
+    trainer.train(4, max_steps=trainer.steps_per_epoch + 2)  # 2 steps into the second epoch
+    # built with the default constant schedule: the schedule, like the rate, comes from the state
+    restored = saved_and_restored(trainer)
+    assert restored.lr_schedule == "cosine" and restored.model.dropout == 0.3
+    assert_identical(snapshot(restored), snapshot(trainer))
+    steps = trainer.steps_per_epoch + 3
+    assert_identical(train_and_record(restored, 4, steps), train_and_record(trainer, 4, steps))
+    assert_identical(snapshot(restored, timed=False), snapshot(trainer, timed=False))
+
+
+def test_stopping_saving_and_resuming_a_scheduled_run_equals_training_it_straight_through():
+    straight = fresh_trainer("lstm", **SCHEDULED)
+    straight_events = train_and_record(straight, 3, None)
+    stopped = fresh_trainer("lstm", **SCHEDULED)
+    first = train_and_record(stopped, 3, 3)  # inside the warm-up
+    restored = saved_and_restored(stopped)
+    second = train_and_record(restored, 3, 10)  # past it, into the second epoch
+    restored = saved_and_restored(restored)
+    rest = train_and_record(restored, 3, None)
+    assert_identical(first + second + rest, straight_events)
+    assert_identical(snapshot(restored, timed=False), snapshot(straight, timed=False))
+    assert straight.history[-1].lr == pytest.approx(0.01 * 0.05)
+
+
+def version_1(data):
+    """A version 2 state as version 1 wrote it: no schedule, no dropout generator, no rates in the curve."""
+    data = replaced(data, "format_version", lambda array: np.array(1))
+    data = replaced(data, "progress", lambda array: array[:, :2])
+    return edited(data, lambda d: [d.pop(key) for key in ("lr_schedule", "lr_final", "warmup", "total_steps", "dropout_rng")])
+
+
+def test_a_version_1_state_loads_as_a_constant_rate_and_goes_on_bit_for_bit():
+    trainer = fresh_trainer("gru")
+    trainer.train(4, max_steps=trainer.steps_per_epoch)
+    trainer.optimizer.lr = 0.005  # a Resume at another rate, as version 1 runs could have had
+    trainer.train(4, max_steps=4)
+    model = load(io.BytesIO(to_bytes(trainer.model, VOCAB))).model
+    restored = fresh_trainer("gru", model=model, lr_schedule="linear", warmup=50)
+    restore_training_state(restored, version_1(training_state_to_bytes(trainer)))
+    assert (restored.lr_schedule, restored.warmup) == ("constant", 0)
+    # each curve point gets the rate of its epoch: 0.01 in the first, 0.005 after
+    assert [lr for _, _, lr in restored.progress] == [0.01, 0.01, 0.01, 0.005]
+    assert restored.progress == trainer.progress
+    steps = trainer.steps_per_epoch + 2
+    assert_identical(train_and_record(restored, 4, steps), train_and_record(trainer, 4, steps))
+    np.testing.assert_array_equal(restored.model.flat_params, trainer.model.flat_params)
 
 
 @pytest.mark.parametrize("val_fraction", [0.1, 0])
@@ -174,7 +231,17 @@ def bad_states():
         "NaN in the good parameters": replaced(good, "good_params", with_nan),
         "wrong-shaped hidden state": replaced(good, "hidden_state", lambda array: array[:1]),
         "missing entry": replaced(good, "good.mean_square", lambda array: None),
-        "future version": replaced(good, "format_version", lambda array: np.array(2)),
+        "future version": replaced(good, "format_version", lambda array: np.array(FORMAT_VERSION + 1)),
+        "version 1 with version 2's entries": replaced(good, "format_version", lambda array: np.array(1)),
+        "version 1 with learning rates in the curve": replaced(version_1(good), "progress", lambda array: np.column_stack([array, array[:, 1]])),
+        "unknown schedule": edited(good, lambda d: d.update(lr_schedule="exponential")),
+        "final fraction above 1": edited(good, lambda d: d.update(lr_final=2.0)),
+        "negative warm-up": edited(good, lambda d: d.update(warmup=-1)),
+        "zero horizon": edited(good, lambda d: d.update(total_steps=0)),
+        "another bit generator": edited(good, lambda d: d["dropout_rng"].update(bit_generator="MT19937")),
+        "generator state too large": edited(good, lambda d: d["dropout_rng"]["state"].update(state=2**130)),
+        "generator state not a number": edited(good, lambda d: d["dropout_rng"]["state"].update(inc="1")),
+        "generator missing a field": edited(good, lambda d: d["dropout_rng"].pop("uinteger")),
         "bad JSON": replaced(good, "description", lambda text: np.array("{not json")),
         "JSON list": replaced(good, "description", lambda text: np.array("[]")),
         "window past the epoch": edited(good, lambda d: d.update(window=trainer.steps_per_epoch)),
