@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from playground import runs
+from playground import analysis, runs
 from playground.ui import common
 from playground.limits import Caps
 from playground.presets import CUSTOM, DEFAULT_PRESET, preset_text
@@ -102,7 +102,17 @@ def lessons():
 def curves_chart(selected):
     by = st.radio("Along", ["epoch", "seconds"], horizontal=True, key="compare_by")
     show = st.pills("Curves", ["train", "validation"], selection_mode="multi", default=["train", "validation"], key="compare_curves")
-    st.plotly_chart(common.runs_figure(selected, by, "train" in show, "validation" in show), key="compare_chart", config={"displayModeBar": False})
+    figure = common.runs_figure(selected, by, "train" in show, "validation" in show)
+    texts = {(record.text, record.settings.val_fraction) for record in selected}
+    if len(texts) == 1 and None not in next(iter(texts)):
+        common.add_baselines(figure, analysis.baselines(*next(iter(texts))))
+        note = common.BASELINE_CAPTION
+    elif len(texts) == 1:
+        note = "These runs came without their training text (imported): the counting baselines cannot be drawn."
+    else:
+        note = "These runs were trained on different texts or validation parts: each has its own counting baselines, so none is drawn. Pick runs of one text to see them."
+    st.plotly_chart(figure, key="compare_chart", config={"displayModeBar": False})
+    st.caption(note)
 
 
 def settings_table(selected):
@@ -121,9 +131,9 @@ def samples(selected):
     cached = st.session_state.get("compare_samples")
     if cached is None or cached[0] != key:  # sampling every run again on each click of the page costs seconds
         cached = st.session_state["compare_samples"] = (key, runs.samples(selected, prime, int(seed)))
-    for name, text in cached[1].items():
-        st.markdown(f"**{escape_markdown(name)}**")
-        st.code(text, language=None, wrap_lines=True)
+    for record in selected:
+        st.markdown(f"**{escape_markdown(record.name)}**")
+        common.show_sample(cached[1][record.name], record.text, copy_length, prime=prime)
 
 
 def manage(records):
@@ -165,6 +175,7 @@ def _forget():
     st.toast("Every run of yours is gone from this server.")
 
 st.title("Compare runs")
+copy_length = common.copy_length()
 common.keep_current_run()
 records = common.kept_runs()
 lessons()

@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from playground import analysis
 from playground.ui import common
 from playground.limits import Caps
 from playground.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_key, preset_text
@@ -344,12 +345,15 @@ def draw_curve_and_sample(run, chart_box, sample_box):
     with run.lock:
         curve = run.curve()
         samples = list(run.samples)
-    chart_box.plotly_chart(common.loss_figure(curve, height=430 if presenting else 360, font_size=18 if presenting else None), key="loss_chart", config={"displayModeBar": False})
+    baselines = analysis.baselines(run.text, run.settings.val_fraction)
+    with chart_box.container():
+        st.plotly_chart(common.loss_figure(curve, height=430 if presenting else 360, font_size=18 if presenting else None, baselines=baselines), key="loss_chart", config={"displayModeBar": False})
+        st.caption(common.BASELINE_CAPTION)
     if samples:
         epoch, text = samples[-1]
         with sample_box.container():
             st.markdown(f"**Sample after epoch {epoch}**")
-            st.code(text, language=None, wrap_lines=True)
+            common.show_sample(text, run.text, copy_length, prime=run.prime)
 
 
 def run_boxes():
@@ -442,6 +446,7 @@ def waiting_progress():
 # The progress bar's half-second glide, redrawn each second, cost the browser (and so the worker on
 # the same cores) as much as the loss chart did
 st.html("<style>[data-testid=stProgress] div { transition: none !important; }</style>")
+copy_length = common.copy_length()
 presenting = st.sidebar.toggle("Big-screen view", key="present", bind="query-params", persist_state="session", help="Large type, the curve and the sample side by side, the text and sharing tucked away.")
 if not presenting:  # the big screen's room sees the curve, not the page's title (its type: streamlit_app.py)
     st.title("Train a character-level RNN")

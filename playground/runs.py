@@ -22,6 +22,7 @@ class RunRecord:
     model: object
     vocab: object
     progress: tuple = None  # (epochs, window, status) of the run when recorded; None when imported
+    text: str = None  # the training text, kept by the run store; None when imported (exports leave it out)
 
     def description(self):
         """What the run store keeps beside the checkpoint (whose metadata holds the rest)."""
@@ -75,6 +76,7 @@ def record_of(run, name):
         model=model,
         vocab=run.vocab,
         progress=progress_of(run),
+        text=run.text,
     )
 
 
@@ -211,6 +213,7 @@ def record_from_saved(row):
         raise ValueError(f"the kept run {row['run_id']} cannot be read ({type(error).__name__}: {error})") from None
     progress = row["description"].get("progress")
     record.progress = None if progress is None else tuple(progress)
+    record.text = row["text"]
     return record
 
 

@@ -231,7 +231,7 @@ class TrainingService:
 
     def save_record(self, owner, record):
         """Write a kept run (after it is kept, renamed or imported); StoreFull past a disk cap."""
-        self.store.save(owner.owner_id, "kept", record.run_id, record.description(), record.checkpoint_bytes())
+        self.store.save(owner.owner_id, "kept", record.run_id, record.description(), record.checkpoint_bytes(), text=record.text)
 
     def delete_record(self, owner, record):
         with owner.lock:

@@ -1,5 +1,7 @@
 """Reaching an AppTest session's runs: they live in the training service, under the session's owner."""
 
+import html
+import re
 import time
 
 from playground.service import get_service
@@ -36,3 +38,14 @@ def wait_until(at, condition, timeout=60):
         time.sleep(0.2)
         at.run()
     return condition()
+
+
+def shown_samples(block):
+    """The samples an AppTest page (or a block of it) shows, as text: [(text, [copied stretch, ...])]."""
+    found = []
+    for element in block.get("html"):
+        body = element.proto.body
+        if 'class="sample-text"' in body:
+            marked = [html.unescape(stretch) for stretch in re.findall(r"<mark[^>]*>(.*?)</mark>", body, flags=re.S)]
+            found.append((html.unescape(re.sub(r"<[^>]+>", "", body)), marked))
+    return found

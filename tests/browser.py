@@ -184,8 +184,8 @@ def chart_points(page):
 
 
 def last_sample(page):
-    """The newest code block on the page: on Train, the latest sample."""
-    return page.locator("[data-testid=stCode]").last.inner_text()
+    """The newest sample on the page (on Train, the latest one), as text."""
+    return page.locator(".sample-text").last.inner_text()
 
 
 def process_tree_usage(pid):

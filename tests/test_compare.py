@@ -5,7 +5,7 @@ import zipfile
 
 import pytest
 
-from apptest_runs import current_run, kept_runs, owner_of, wait_until
+from apptest_runs import current_run, kept_runs, owner_of, shown_samples, wait_until
 from playground.service import get_service
 from rnn_core import collection_to_bytes, load_many
 from test_app import app, set_help_task, train_until_done
@@ -40,7 +40,7 @@ def test_finished_runs_are_kept_and_compared(two_runs):
     assert any("Highlighted: the settings that differ" in caption.value for caption in at.caption)
     # the same prime and seed for both: each model completes help! after "h"
     at.text_input(key="compare_prime").set_value("h").run()
-    samples = [code.value for code in at.code]
+    samples = [text for text, _ in shown_samples(at)]
     assert len(samples) == 2 and all(sample.startswith("help!") for sample in samples)
 
 

@@ -105,7 +105,7 @@ def test_the_big_screen_opens_with_the_sidebar_closed_and_every_page_in_large_ty
     open_app(page, f"{server}/?present=true&epochs=5")
     assert sidebar_collapsed(page) and root_font_size(page) == "22px"
     train_to_the_end(page)
-    sample = page.locator("[data-testid=stCode]").last.bounding_box()
+    sample = page.locator(".sample-text").last.bounding_box()
     chart = page.locator(".js-plotly-plot").first.bounding_box()
     assert sample["x"] > chart["x"] + chart["width"] - 1 and sample["y"] + sample["height"] <= 720  # side by side, on screen
     page.locator("[data-testid=stExpandSidebarButton]").click()

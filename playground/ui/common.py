@@ -1,6 +1,7 @@
 """What several pages share: the session's model, the loss chart, the model file controls."""
 
 import gc
+import html
 import io
 import math
 import threading
@@ -12,6 +13,7 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from playground import analysis
 from playground.limits import Caps
 from playground.owner import COOKIE_NAME, new_owner_id, valid_owner_id
 from playground.plain_text import char_name, code_span, escape_markdown, escape_plotly
@@ -28,6 +30,11 @@ _last_collection = {"at": time.monotonic()}
 _collection_lock = threading.Lock()
 
 
+# Link values the sidebar takes on several pages, with the link form of their defaults (Streamlit
+# drops a bound value equal to its default from the address bar: that is no refusal)
+APP_WIDE_DEFAULTS = {"copy_length": str(analysis.COPY_LENGTH)}
+
+
 def link_parameters(number_keys):
     """The link's parameters as it came, read before any widget; number values that are not finite are removed.
 
@@ -38,7 +45,7 @@ def link_parameters(number_keys):
     presenter's `locked`, a text, a seed text) are never touched, however long.
     """
     params = st.query_params.to_dict()
-    unusable = [key for key in number_keys if key in params and not _finite_number(params[key])]
+    unusable = [key for key in (*number_keys, *APP_WIDE_DEFAULTS) if key in params and not _finite_number(params[key])]
     if unusable:
         # named by report_ignored_link_values, even when the page first stops early (no model yet)
         st.session_state["link_unusable"] = sorted({*st.session_state.get("link_unusable", []), *unusable})
@@ -67,6 +74,7 @@ def report_ignored_link_values(raw_params, bound_keys, notice, free_keys=()):
     if st.session_state.get("link_checked"):
         return
     st.session_state["link_checked"] = True
+    bound_keys, free_keys = {*bound_keys, *APP_WIDE_DEFAULTS}, {*free_keys, *(key for key, value in APP_WIDE_DEFAULTS.items() if raw_params.get(key) == value)}
     refused = {key for key, value in raw_params.items() if key not in bound_keys or (key not in free_keys and st.query_params.get(key) != value)}
     ignored = sorted(refused | set(st.session_state.get("link_unusable", [])))
     if ignored:
@@ -215,9 +223,12 @@ def stop_on_unknown_characters(vocab, text):
         st.stop()
 
 
-def loss_figure(curve, height=360, font_size=None):
-    """A plotly figure of the loss in bits per character: train (fine points) and validation (per epoch)."""
+def loss_figure(curve, height=360, font_size=None, baselines=None):
+    """A plotly figure of the loss in bits per character: train (fine points) and validation (per
+    epoch), with the n-gram baselines of the run's text when given."""
     figure = go.Figure()
+    if baselines is not None:
+        add_baselines(figure, baselines, font_size)
     to_bits = 1 / 0.6931471805599453
     if curve["train"]:
         epochs, losses = zip(*curve["train"])
@@ -235,6 +246,28 @@ def loss_figure(curve, height=360, font_size=None):
         font=dict(size=font_size),
     )
     return figure
+
+
+BASELINE_LINES = (  # (field of NgramBaselines, label on the chart, what it means in one line)
+    ("uniform", "uniform guess", "every character equally likely"),
+    ("unigram", "letter counts", "a model that only counts letters"),
+    ("bigram", "pair counts", "a model that counts which letter follows which"),
+)
+BASELINE_CAPTION = (
+    "Dotted lines: what counting alone achieves on the same text. "
+    + " · ".join(f"**{name}**: {meaning}" for _, name, meaning in BASELINE_LINES)
+    + ". Below the pair counts, the network knows more than which letter follows which."
+)
+
+
+def add_baselines(figure, baselines, font_size=None):
+    """Horizontal lines at the n-gram baselines (rnn_core.baselines.NgramBaselines, bits per character)."""
+    for field, name, _ in BASELINE_LINES:
+        bits = getattr(baselines, field)
+        figure.add_hline(
+            y=bits, line=dict(color="#868e96", dash="dot", width=1),
+            annotation=dict(text=f"{name} {bits:.2f}", font=dict(size=font_size or 11, color="#495057")), annotation_position="top right",
+        )
 
 
 # Twelve colours told apart at a glance (Okabe and Ito's colour-blind-safe eight, then four of Tol's).
@@ -293,6 +326,44 @@ def comparison_figure(curves, height=320):
         figure.add_trace(go.Scatter(x=list(range(1, len(losses) + 1)), y=losses, mode="lines", name=name))
     figure.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch", yaxis_title="loss (nats per character)", yaxis_type="log")
     return figure
+
+
+def copy_length():
+    """The shortest stretch counted as copied from the training text: a sidebar setting, kept across pages and in the link."""
+    return st.sidebar.number_input(
+        "Copied stretch, from (characters)", 4, 200, analysis.COPY_LENGTH, 1, key="copy_length", bind="query-params", persist_state="session",
+        help="Samples mark each stretch of at least this many characters found word for word in the training text.",
+    )
+
+
+SAMPLE_STYLE = "font-family:monospace;font-size:0.85rem;line-height:1.45;white-space:pre-wrap;overflow-wrap:anywhere;padding:0.75rem 1rem;border-radius:0.5rem;background:#f8f9fa"
+MARK_STYLE = "background:#ffd8a8;color:inherit;padding:0;border-bottom:2px solid #e8590c"
+
+
+def sample_html(sample, spans=()):
+    """The sample as escaped HTML, each copied stretch sample[start:end] of `spans` marked."""
+    pieces, at = [], 0
+    for start, end in spans:
+        pieces.append(html.escape(sample[at:start]))
+        pieces.append(f'<mark style="{MARK_STYLE}" title="found word for word in the training text">{html.escape(sample[start:end])}</mark>')
+        at = end
+    pieces.append(html.escape(sample[at:]))
+    return f'<div class="sample-text" style="{SAMPLE_STYLE}">' + "".join(pieces) + "</div>"
+
+
+def show_sample(sample, training_text, min_length, prime=""):
+    """A sample with the stretches it copied from `training_text` marked, and its share of new text.
+
+    `prime` (the start of `sample` given by the user, not generated) is not judged. Without a
+    training text (an uploaded or imported model) the sample is shown unmarked and the caption says why.
+    """
+    generated = sample[len(prime):]
+    copied = analysis.copied(generated, training_text, min_length) if training_text else None
+    st.html(sample_html(sample, [(start + len(prime), end + len(prime)) for start, end in copied.spans] if copied else ()))
+    if copied is None:
+        st.caption("This model came without its training text: copied stretches cannot be marked.")
+    elif generated:
+        st.caption(f"{copied.new_share:.0%} new: marked stretches of {min_length} or more characters occur word for word in the training text.")
 
 
 def download_model_button(model_source, key):
