@@ -8,7 +8,7 @@ from playground import analysis
 from playground.ui import common
 from playground.limits import Caps
 from playground.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_key, preset_text
-from playground.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label, link_value, locked_from_link
+from playground.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SCHEDULE_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label, link_value, locked_from_link
 from playground.plain_text import char_name, code_span, escape_markdown
 
 # The training service trains; the live view only redraws the run's state, this often. Only the
@@ -179,11 +179,18 @@ def settings_controls():
             "Optimiser", list(OPTIMIZER_NAMES), index=list(OPTIMIZER_NAMES).index(DEFAULTS.optimizer), format_func=OPTIMIZER_NAMES.get, key="optimizer", bind="query-params", persist_state="session", help="How gradients become updates."
         )
         values["lr"] = _number("lr", 0.001, "%.5f")
+        values["lr_schedule"] = LOCKED["lr_schedule"] if "lr_schedule" in LOCKED else st.selectbox(
+            label("lr_schedule"), list(SCHEDULE_NAMES), index=list(SCHEDULE_NAMES).index(DEFAULTS.lr_schedule), format_func=SCHEDULE_NAMES.get, key="lr_schedule", bind="query-params", persist_state="session",
+            help="Constant, or decaying over the run's epochs to a final fraction of the learning rate (char-rnn's learning_rate_decay). The rate of each point shows when you hover the curve.",
+        )
+        values["lr_final"] = _number("lr_final", 0.05, "%.3f")
+        values["warmup"] = _number("warmup", 10)
         values["clip"] = _number("clip", 1.0, "%.2f")
         values["epochs"] = _number("epochs", 10)
         values["val_fraction"] = LOCKED["val_fraction"] if "val_fraction" in LOCKED else st.slider(
             label("val_fraction"), 0.0, LIMITS["val_fraction"].high, DEFAULTS.val_fraction, 0.05, help=LIMITS["val_fraction"].help, key="val_fraction", bind="query-params", persist_state="session"
         )
+        values["dropout"] = _number("dropout", 0.05, "%.2f")
         values["bptt_horizon"] = _number("bptt_horizon", 1)
         values["seed"] = _number("seed", 1)
     return Settings(**values)

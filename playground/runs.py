@@ -60,7 +60,7 @@ def record_of(run, name):
         name=name,
         text_label=text_label(run),
         settings=run.settings,
-        curve=curve,
+        curve={key: [(epoch, loss) for epoch, loss, _ in points] for key, points in curve.items()},
         seconds_curve={
             "train": [(stats.elapsed, stats.train_loss) for stats in history],
             "val": [(stats.elapsed, stats.val_loss) for stats in history if stats.val_loss is not None],

@@ -42,11 +42,16 @@ LIMITS = {
     "epochs": Limit(1, 5000, "Passes over the training text."),
     "val_fraction": Limit(0.0, 0.5, "The last part of the text held out to measure generalisation."),
     "bptt_horizon": Limit(0, 256, "Steps the gradient flows back (0: the whole window; 1: no BPTT, the notebook's mistake)."),
-    "seed": Limit(0, 2**31 - 1, "Random seed for the initial weights and the samples."),
+    "seed": Limit(0, 2**31 - 1, "Random seed for the initial weights, dropout and the samples."),
+    "lr_final": Limit(0.001, 1.0, "Where a decaying learning rate ends, as a fraction of the learning rate (0.1: a tenth)."),
+    "warmup": Limit(0, 100_000, "Steps over which the learning rate rises from near 0 to its value at the start (0: none)."),
+    "dropout": Limit(0.0, 0.9, "Share of each layer's outputs dropped at random in each training step: the classic remedy when a model memorises."),
 }
 # Displayed names; Streamlit also writes them into shared links, so they stay short.
 CELL_NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 OPTIMIZER_NAMES = {"adam": "Adam", "adagrad": "Adagrad", "rmsprop": "RMSProp", "momentum": "Momentum", "sgd": "SGD"}
+SCHEDULE_NAMES = {"constant": "Constant", "linear": "Linear decay", "cosine": "Cosine decay"}
+CHOICES = {"cell": CELL_NAMES, "optimizer": OPTIMIZER_NAMES, "lr_schedule": SCHEDULE_NAMES}  # setting -> {value: shown name}
 
 
 @dataclass(frozen=True)
@@ -63,9 +68,13 @@ class Settings:
     val_fraction: float = 0.1
     bptt_horizon: int = 0
     seed: int = 0
+    lr_schedule: str = "constant"
+    lr_final: float = 0.1
+    warmup: int = 0
+    dropout: float = 0.0
 
-    # Changing any of these after training means a different model.
-    MODEL_FIELDS = ("cell", "hidden_size", "num_layers", "seed")
+    # Changing any of these after training means a different run: its model, or the course of its learning rate.
+    MODEL_FIELDS = ("cell", "hidden_size", "num_layers", "seed", "dropout", "lr_schedule", "lr_final", "warmup")
 
     def check(self):
         """Raise ValueError naming the first setting outside its range."""
@@ -73,6 +82,8 @@ class Settings:
             raise ValueError(f"Unknown cell {self.cell!r}: choose RNN, LSTM or GRU.")
         if self.optimizer not in OPTIMIZER_NAMES:
             raise ValueError(f"Unknown optimiser {self.optimizer!r}.")
+        if self.lr_schedule not in SCHEDULE_NAMES:
+            raise ValueError(f"Unknown learning-rate schedule {self.lr_schedule!r}: choose {', '.join(SCHEDULE_NAMES.values())}.")
         for name, limit in LIMITS.items():
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and limit.low <= value <= limit.high):
@@ -87,7 +98,10 @@ class Settings:
 
 
 def label(name):
-    return {"lr": "Learning rate", "bptt_horizon": "BPTT horizon", "val_fraction": "Validation fraction", "seq_len": "Sequence length"}.get(
+    return {
+        "lr": "Learning rate", "bptt_horizon": "BPTT horizon", "val_fraction": "Validation fraction", "seq_len": "Sequence length",
+        "lr_schedule": "Learning-rate schedule", "lr_final": "Final learning rate (fraction)", "warmup": "Warm-up steps",
+    }.get(
         name, name.replace("_", " ").capitalize()
     )
 
@@ -135,7 +149,7 @@ class TrainingRun:
         self.vocab = Vocab.from_text(text)
         try:
             if model is None:
-                model = CharRNN(len(self.vocab), settings.hidden_size, settings.cell, settings.num_layers, seed=settings.seed, bptt_horizon=settings.bptt_horizon or None)
+                model = CharRNN(len(self.vocab), settings.hidden_size, settings.cell, settings.num_layers, seed=settings.seed, bptt_horizon=settings.bptt_horizon or None, dropout=settings.dropout)
             self.trainer = Trainer(
                 model,
                 self.vocab.encode(text),
@@ -145,6 +159,9 @@ class TrainingRun:
                 settings.lr,
                 settings.clip,
                 settings.val_fraction,
+                lr_schedule=settings.lr_schedule,
+                lr_final=settings.lr_final,
+                warmup=settings.warmup,
             )
         except ValueError as error:  # the engine's words, e.g. too few characters for the batch
             raise ValueError(as_sentence(error)) from None
@@ -307,10 +324,9 @@ class TrainingRun:
         return max(0.0, (self.target_epochs - self.trainer.epoch_fraction) * per_epoch)
 
     def curve(self):
-        """Loss curve points, downsampled: {"train": [(epoch, nats)], "val": [(epoch, nats)]}."""
-        val = [(s.epoch, s.val_loss) for s in self.history if s.val_loss is not None]
-        train = [(fraction, loss) for fraction, loss, _ in sorted(self.trainer.progress)]
-        return {"train": _thinned(train), "val": _thinned(val)}
+        """Loss curve points, downsampled: {"train": [(epoch, nats, lr)], "val": [(epoch, nats, lr)]}, lr the learning rate then."""
+        val = [(s.epoch, s.val_loss, s.lr) for s in self.history if s.val_loss is not None]
+        return {"train": _thinned(sorted(self.trainer.progress)), "val": _thinned(val)}
 
 
 def _thinned(points):
@@ -375,19 +391,15 @@ def locked_from_link(params):
 
 
 def link_value(name, value):
-    """A setting's value as a link carries it (cell and optimiser by their shown names)."""
-    if name == "cell":
-        return CELL_NAMES[value]
-    if name == "optimizer":
-        return OPTIMIZER_NAMES[value]
+    """A setting's value as a link carries it (cell, optimiser and schedule by their shown names)."""
+    if name in CHOICES:
+        return CHOICES[name][value]
     return str(value)
 
 
 def _parse_setting(name, raw):
-    if name == "cell":
-        return {shown: key for key, shown in CELL_NAMES.items()}[raw]
-    if name == "optimizer":
-        return {shown: key for key, shown in OPTIMIZER_NAMES.items()}[raw]
+    if name in CHOICES:
+        return {shown: key for key, shown in CHOICES[name].items()}[raw]
     kind = type(getattr(Settings(), name))
     value = float(raw)
     if kind is int and not value.is_integer():

@@ -100,3 +100,30 @@ def test_inspect_shades_what_a_prediction_looks_back_at_and_maps_what_it_learnt(
     hidden = next(spec for key, spec in charts.items() if "hidden_map" in key)
     assert sum(len(trace["x"]) for trace in hidden["data"]) == min(len(run.text), 3000)
     assert not at.exception
+
+
+def test_a_link_sets_a_learning_rate_schedule_and_dropout_and_each_point_shows_its_rate():
+    link = {"lr_schedule": "Cosine decay", "lr_final": "0.05", "warmup": "5", "dropout": "0.2", "epochs": "30", "hidden_size": "32"}
+    at = app(link)
+    assert at.selectbox(key="lr_schedule").value == "cosine" and at.number_input(key="dropout").value == 0.2
+    at.button(key="train_button").click().run()
+    run = train_until_done(at)
+    assert (run.trainer.lr_schedule, run.trainer.lr_final, run.trainer.warmup, run.model.dropout) == ("cosine", 0.05, 5, 0.2)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    train = spec["data"][0]
+    rates = train["customdata"]
+    assert "learning rate" in train["hovertemplate"]
+    assert rates[-1] == pytest.approx(run.settings.lr * 0.05, rel=1e-3)  # decayed to the final fraction
+    assert max(rates) <= run.settings.lr * (1 + 1e-6) and rates[0] < max(rates)  # warmed up, then decayed
+    # the same settings again give the same run, dropout included: the presenter-link guarantee
+    again = app(link)
+    again.button(key="train_button").click().run()
+    twin = train_until_done(again)
+    assert np.array_equal(twin.model.flat_params, run.model.flat_params)
+
+
+def test_an_unknown_schedule_in_a_link_is_named_and_the_default_used():
+    at = app({"lr_schedule": "exponential", "dropout": "2"})
+    assert at.selectbox(key="lr_schedule").value == "constant" and at.number_input(key="dropout").value == 0.0
+    warning = " ".join(element.value for element in at.warning)
+    assert "lr_schedule" in warning and "dropout" in warning

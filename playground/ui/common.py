@@ -225,17 +225,19 @@ def stop_on_unknown_characters(vocab, text):
 
 def loss_figure(curve, height=360, font_size=None, baselines=None):
     """A plotly figure of the loss in bits per character: train (fine points) and validation (per
-    epoch), with the n-gram baselines of the run's text when given."""
+    epoch), each point's learning rate on its hover, with the n-gram baselines of the run's text when given.
+
+    curve: {"train": [(epoch, nats, lr)], "val": [(epoch, nats, lr)]}, as TrainingRun.curve gives it.
+    """
     figure = go.Figure()
     if baselines is not None:
         add_baselines(figure, baselines, font_size)
     to_bits = 1 / 0.6931471805599453
-    if curve["train"]:
-        epochs, losses = zip(*curve["train"])
-        figure.add_trace(go.Scatter(x=epochs, y=[loss * to_bits for loss in losses], mode="lines", name="train"))
-    if curve["val"]:
-        epochs, losses = zip(*curve["val"])
-        figure.add_trace(go.Scatter(x=epochs, y=[loss * to_bits for loss in losses], mode="lines+markers", name="validation"))
+    hover = "epoch %{x:.2f}<br>%{y:.3f} bits per character<br>learning rate %{customdata:.3g}<extra>%{fullData.name}</extra>"
+    for key, name, mode in (("train", "train", "lines"), ("val", "validation", "lines+markers")):
+        if curve[key]:
+            epochs, losses, rates = zip(*curve[key])
+            figure.add_trace(go.Scatter(x=epochs, y=[loss * to_bits for loss in losses], customdata=rates, hovertemplate=hover, mode=mode, name=name))
     figure.update_layout(
         height=height,
         margin=dict(l=10, r=10, t=30, b=10),
