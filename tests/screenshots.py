@@ -57,6 +57,33 @@ def workshop(browser, url):
     page.screenshot(path=OUT / "big_screen.png")
 
 
+def what_it_learnt(browser, url):
+    """The views of what a network has learnt: baselines, the softmax in numbers, copied stretches, attribution, maps."""
+    memorising = {"hidden_size": 256, "epochs": 150, "lr_schedule": "Cosine decay", "warmup": 20, "val_fraction": 0.2}
+    page = open_page(browser, f"{url}/?{urlencode(memorising)}")
+    train_to_the_end(page, timeout=180_000)
+    settle(page)
+    page.locator(".js-plotly-plot").first.screenshot(path=OUT / "baselines.png")
+    page.locator("[data-testid=stSidebarNavLink]").filter(has_text="Generate").click()
+    wait_until_idle(page)
+    field = page.locator(".st-key-prime input")
+    field.fill("Twinkle")
+    field.press("Enter")
+    wait_until_idle(page)
+    button(page, "generate_button").click()
+    wait_until_idle(page)
+    page.get_by_text("Step through it: the softmax in numbers").click()
+    page.locator(".st-key-step_position").wait_for(timeout=10_000)
+    settle(page)
+    page.locator("[data-testid=stExpander]").filter(has_text="Step through it").first.screenshot(path=OUT / "softmax.png")
+    page.locator(".sample-text").first.screenshot(path=OUT / "copied.png")
+    page.locator("[data-testid=stSidebarNavLink]").filter(has_text="Inspect").click()
+    page.locator(".attribution").wait_for(timeout=30_000)
+    settle(page)
+    page.locator(".attribution").screenshot(path=OUT / "looks_back.png")
+    page.locator("[data-testid=stHorizontalBlock]").filter(has=page.locator(".st-key-embedding_map")).screenshot(path=OUT / "maps.png")
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     with streamlit_server() as url, chromium() as browser:
@@ -79,6 +106,7 @@ def main():
             settle(page)
             page.screenshot(path=OUT / f"{name}.png", full_page=True)
         workshop(browser, url)
+        what_it_learnt(browser, url)
         print(f"wrote {len(list(OUT.glob('*.png')))} screenshots to {OUT}")
 
 
