@@ -50,8 +50,7 @@ def workshop(browser, url):
     page.screenshot(path=OUT / "presenter.png", full_page=True)
 
     page = open_page(browser, f"{url}/?{urlencode({'present': 'true', 'epochs': 40})}", width=1280, height=720)
-    page.locator("[data-testid=stSidebar]").hover()  # the collapse button shows on hover
-    page.get_by_label("Collapse sidebar").click()
+    # the sidebar starts closed on the big screen
     train_to_the_end(page, timeout=120_000)
     settle(page)
     page.screenshot(path=OUT / "big_screen.png")

@@ -1,11 +1,12 @@
-"""What the network has learnt, in Chromium: baselines on the chart, the softmax step by step,
-copied stretches marked, what a prediction looks back at, and the maps."""
+"""What the network has learnt, in Chromium: baselines on the chart, each point's learning rate
+(a cosine schedule with warm-up and dropout, from the link), the softmax step by step, copied
+stretches marked, what a prediction looks back at, and the maps."""
 
 from urllib.parse import urlencode
 
 from browser import button, new_page, open_app, train_to_the_end, wait_for, wait_until_idle
 
-RHYME = {"epochs": 40, "hidden_size": 32}
+RHYME = {"epochs": 40, "hidden_size": 32, "lr_schedule": "Cosine decay", "warmup": 10, "dropout": 0.1}
 
 
 def go_to(page, title):
@@ -18,6 +19,8 @@ def test_what_it_learnt_shows_on_every_page(server, browser):
     open_app(page, f"{server}/?{urlencode(RHYME)}")
     train_to_the_end(page)
     chart = page.locator(".js-plotly-plot").first
+    rates = page.evaluate("() => Array.from(document.querySelector('.js-plotly-plot').data[0].customdata)")
+    assert rates[-1] < rates[len(rates) // 2] < max(rates)  # the learning rate of each point, decaying
     for name in ("uniform guess", "letter counts", "pair counts"):
         assert chart.locator("text", has_text=name).count() == 1, name
     sample = page.locator(".sample-text").last
