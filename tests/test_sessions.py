@@ -38,6 +38,9 @@ def test_a_closed_tab_trains_on_for_the_ttl_then_its_run_is_paused_and_waits_for
         epoch_text = back.locator("[data-testid=stProgress]").inner_text()
         button(back, "resume_button").click()  # one click and it goes on
         button(back, "stop_button").wait_for(timeout=10_000)
+        # the page then moves up (the note that the link's settings differ from the run's goes):
+        # until its run ends the old progress bar stands beside the new one
+        wait_until_idle(back)
         assert wait_for(lambda: back.locator("[data-testid=stProgress]").inner_text() != epoch_text, timeout=20)
         button(back, "stop_button").click()
         context.close()
