@@ -155,6 +155,16 @@ def train_to_the_end(page, timeout=60_000, from_scratch=False):
     wait_until_idle(page)
 
 
+def generate(page, prime):
+    """On the Generate page: type a seed text and press Generate; returns when the page is drawn."""
+    field = page.locator(".st-key-prime input")
+    field.fill(prime)
+    field.press("Enter")
+    wait_until_idle(page)
+    button(page, "generate_button").click()
+    wait_until_idle(page)
+
+
 def wait_for(condition, timeout=20.0, interval=0.1):
     """Poll condition() until it is true (True) or `timeout` seconds pass (False)."""
     deadline = time.monotonic() + timeout

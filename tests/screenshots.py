@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from browser import ROOT, button, chromium, new_page, open_app, streamlit_server, train_to_the_end, wait_until_idle  # noqa: E402
+from browser import ROOT, button, chromium, generate, new_page, open_app, streamlit_server, train_to_the_end, wait_until_idle  # noqa: E402
 
 OUT = ROOT / "assets" / "screenshots"
 HELP = {"preset": "help!", "cell": "RNN", "hidden_size": 32, "seq_len": 4, "batch_size": 1, "optimizer": "Adagrad", "lr": 0.1, "epochs": 60, "val_fraction": 0.0}
@@ -65,12 +65,7 @@ def what_it_learnt(browser, url):
     page.locator(".js-plotly-plot").first.screenshot(path=OUT / "baselines.png")
     page.locator("[data-testid=stSidebarNavLink]").filter(has_text="Generate").click()
     wait_until_idle(page)
-    field = page.locator(".st-key-prime input")
-    field.fill("Twinkle")
-    field.press("Enter")
-    wait_until_idle(page)
-    button(page, "generate_button").click()
-    wait_until_idle(page)
+    generate(page, "Twinkle")
     page.get_by_text("Step through it: the softmax in numbers").click()
     page.locator(".st-key-step_position").wait_for(timeout=10_000)
     settle(page)
@@ -93,12 +88,7 @@ def main():
             page.locator("[data-testid=stSidebarNavLink]").filter(has_text=title).click()
             wait_until_idle(page)
             if name == "generate":
-                field = page.locator(".st-key-prime input")
-                field.fill("This is the ")
-                field.press("Enter")
-                wait_until_idle(page)
-                button(page, "generate_button").click()
-                wait_until_idle(page)
+                generate(page, "This is the ")
             if name == "how_it_works":
                 button(page, "bptt_memory_button").click()
                 wait_until_idle(page)

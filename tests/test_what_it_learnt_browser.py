@@ -4,7 +4,7 @@ stretches marked, what a prediction looks back at, and the maps."""
 
 from urllib.parse import urlencode
 
-from browser import button, new_page, open_app, train_to_the_end, wait_for, wait_until_idle
+from browser import button, generate, new_page, open_app, train_to_the_end, wait_for, wait_until_idle
 
 RHYME = {"epochs": 40, "hidden_size": 32, "lr_schedule": "Cosine decay", "warmup": 10, "dropout": 0.1}
 
@@ -27,12 +27,7 @@ def test_what_it_learnt_shows_on_every_page(server, browser):
     assert sample.inner_text() and page.get_by_text("% new").count() >= 1
 
     go_to(page, "Generate")
-    prime = page.locator(".st-key-prime input")
-    prime.fill("Twinkle")
-    prime.press("Enter")
-    wait_until_idle(page)
-    button(page, "generate_button").click()
-    wait_until_idle(page)
+    generate(page, "Twinkle")
     assert page.locator(".sample-text").first.inner_text().startswith("Twinkle")
     page.get_by_text("Step through it: the softmax in numbers").click()
     table = page.locator("[data-testid=stExpander] [data-testid=stDataFrame]")
