@@ -27,6 +27,8 @@ SAMPLE_LENGTH = 200
 # live view cost +11% over the engine alone (the browser's redraws won), at +4 +7-15%.
 NICENESS = 4
 
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+
 _pool = None
 _pool_lock = threading.Lock()
 
@@ -67,6 +69,11 @@ def _pool_of_workers():
         if _pool is None:
             # in the server only: in a worker, a fresh mapping per large array costs ~15% of training
             _give_freed_arrays_back()
+            # One BLAS thread per worker unless set otherwise. The workers' environment is the
+            # server's, which need not say: under pytest each of two workers started two OpenBLAS
+            # threads on two cores, and their spinning made training 20 times slower.
+            for variable in BLAS_THREAD_VARIABLES:
+                os.environ.setdefault(variable, "1")
             # spawn, not fork: the server has threads, and a forked copy of a held lock never opens
             _pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker)
         return _pool

@@ -1,5 +1,6 @@
 """The training service and the run store, without Streamlit: runs train whatever the pages do."""
 
+import os
 import sqlite3
 import threading
 import time
@@ -96,9 +97,16 @@ def test_stop_acts_within_a_second_and_nothing_trains_afterwards(service):
 
 def test_runs_take_fair_turns_and_waiting_ones_know_their_place(service):
     runs = [start(service, f"{index:032x}", preset_text("rhyme"), Settings(epochs=5000, seed=index))[1] for index in range(5)]
-    time.sleep(0.3)
-    places = sorted(place for place in map(service.queue_place, runs) if place is not None)
-    assert places == list(range(1, len(runs) - workers.WORKERS + 1))
+    # Each run's first piece is short (its first point), so in the first second the runs change
+    # places quickly, and for a moment after a piece lands a worker is free and nobody waits.
+    # Between those moments, two train and three wait, and each of those knows its place.
+    waiting = list(range(1, len(runs) - workers.WORKERS + 1))
+    deadline = time.monotonic() + 5
+    places = []
+    while places != waiting and time.monotonic() < deadline:
+        places = sorted(place for place in map(service.queue_place, runs) if place is not None)
+        time.sleep(0.02)
+    assert places == waiting
     time.sleep(12)
     progress = [run.trainer.epoch_fraction for run in runs]
     for run in runs:
@@ -221,3 +229,9 @@ def test_two_stores_on_one_file_share_it(tmp_path):
 def test_caps_for_the_store_come_from_the_environment():
     caps = Caps.from_environment({"CHAR_RNN_MAX_OWNER_MB": "3", "CHAR_RNN_MAX_STORE_MB": "40", "CHAR_RNN_MAX_IDLE_DAYS": "2"})
     assert (caps.owner_mb, caps.store_mb, caps.idle_days) == (3, 40, 2)
+
+
+def test_each_worker_uses_one_blas_thread_unless_told_otherwise(service):
+    # two workers of two spinning OpenBLAS threads each on two cores trained 20 times slower
+    pool = workers._pool_of_workers()
+    assert [pool.submit(os.getenv, variable).result() for variable in workers.BLAS_THREAD_VARIABLES] == ["1"] * 3
