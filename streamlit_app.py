@@ -43,17 +43,17 @@ app = st.App(__file__, lifespan=lifespan, middleware=[Middleware(OwnerCookieMidd
 
 def main():
     # On the big screen the sidebar starts closed: at 1280x720 it would take a quarter of the width.
-    st.set_page_config(page_title="char-rnn playground", page_icon="🔤", layout="wide", initial_sidebar_state="collapsed" if common.presenting() else "auto")
+    st.set_page_config(page_title="char-rnn playground", page_icon=":material/text_fields:", layout="wide", initial_sidebar_state="collapsed" if common.presenting() else "auto")
     if common.presenting():
         st.html(common.BIG_SCREEN_CSS)
     common.collapse_sidebar_on_narrow_screens()
-    train_page = st.Page("pages/train.py", title="Train", icon="🏋️", default=True)
+    train_page = st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True)
     pages = [
         train_page,
-        st.Page("pages/generate.py", title="Generate", icon="✍️"),
-        st.Page("pages/look_inside.py", title="Inspect", icon="🔬", url_path="inspect"),  # not inspect.py: that is a standard module
-        st.Page("pages/compare.py", title="Compare", icon="📊"),
-        st.Page("pages/how_it_works.py", title="How it works", icon="📐"),
+        st.Page("pages/generate.py", title="Generate", icon=":material/edit_note:"),
+        st.Page("pages/look_inside.py", title="Inspect", icon=":material/biotech:", url_path="inspect"),  # not inspect.py: that is a standard module
+        st.Page("pages/compare.py", title="Compare", icon=":material/stacked_line_chart:"),
+        st.Page("pages/how_it_works.py", title="How it works", icon=":material/functions:"),
     ]
     page = st.navigation(pages)
     if page.url_path != train_page.url_path:

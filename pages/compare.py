@@ -11,7 +11,7 @@ from playground.state import SETTING_NAMES, Settings, label
 from playground.plain_text import escape_markdown
 from playground.store import StoreFull
 
-LESSON_SECONDS = 8.0  # each variant of a lesson trains this long at most, or to its epochs
+COMPARISON_SECONDS = 8.0  # each variant of a comparison trains this long at most, or to its epochs
 
 
 def train_settings():
@@ -28,35 +28,35 @@ def train_settings():
     return text, Settings(**values), None if preset == CUSTOM else preset
 
 
-def run_lesson(lesson):
-    """Hand the lesson's variants to the training service; lesson_progress watches them."""
-    title, _ = runs.LESSONS[lesson]
+def run_comparison(comparison):
+    """Hand the comparison's variants to the training service; comparison_progress watches them."""
+    title, _ = runs.COMPARISONS[comparison]
     text, settings, preset = train_settings()
     try:
-        variants = runs.lesson_runs(lesson, text, settings, preset)
+        variants = runs.comparison_runs(comparison, text, settings, preset)
     except ValueError as error:
         st.session_state["compare_error"] = f"{title} cannot run with the Train page's settings: {error}"
         return
     st.session_state["compare_error"] = None
-    common.service().train_lesson(common.my_runs(), [(f"{title}: {name}", run) for name, run in variants], LESSON_SECONDS)
+    common.service().train_comparison(common.my_runs(), [(f"{title}: {name}", run) for name, run in variants], COMPARISON_SECONDS)
     st.rerun()
 
 
-def lesson_progress():
-    """The lesson training now, redrawn while it trains; once it ends, its runs are chosen."""
+def comparison_progress():
+    """The comparison training now, redrawn while it trains; once it ends, its runs are chosen."""
     owner = common.my_runs()
-    if not owner.lesson:
+    if not owner.comparison:
         return
-    st.fragment(_lesson_progress, run_every=1.0)()
+    st.fragment(_comparison_progress, run_every=1.0)()
 
 
-def _lesson_progress():
+def _comparison_progress():
     owner = common.my_runs()
-    variants = owner.lesson
+    variants = owner.comparison
     if not variants:
         return
     if any(run.training or run.keep_as is not None for _, run in variants):
-        done = sum(min(run.train_seconds / LESSON_SECONDS, run.trainer.epoch_fraction / run.target_epochs, 1.0) if run.training else 1.0 for _, run in variants)
+        done = sum(min(run.train_seconds / COMPARISON_SECONDS, run.trainer.epoch_fraction / run.target_epochs, 1.0) if run.training else 1.0 for _, run in variants)
         st.progress(done / len(variants), text=" · ".join(f"{escape_markdown(name)}: epoch {run.trainer.epoch_fraction:.1f}" for name, run in variants))
         return
     problems = []
@@ -64,11 +64,11 @@ def _lesson_progress():
         if run.status == "diverged":
             problems.append(f"{name}: {run.message}")
         elif run.epoch == 0:
-            problems.append(f"{name} did not finish an epoch in {LESSON_SECONDS:g} s: use a shorter text or smaller settings on the Train page.")
-    owner.lesson = []
+            problems.append(f"{name} did not finish an epoch in {COMPARISON_SECONDS:g} s: use a shorter text or smaller settings on the Train page.")
+    owner.comparison = []
     st.session_state["compare_error"] = " ".join(problems) or None
-    lesson_ids = {run.run_id for _, run in variants}
-    st.session_state["compare_selected"] = [record.run_id for record in owner.kept if record.run_id in lesson_ids]
+    comparison_ids = {run.run_id for _, run in variants}
+    st.session_state["compare_selected"] = [record.run_id for record in owner.kept if record.run_id in comparison_ids]
     st.rerun()
 
 
@@ -91,12 +91,12 @@ def _import_runs():
     st.session_state["compare_selected"] = [record.run_id for record in owner.kept if record.run_id not in kept_before]
 
 
-def lessons():
-    with st.expander("One-click lessons", expanded=not common.kept_runs()):
-        st.caption(f"Each trains variants of the Train page's settings on its text, up to {LESSON_SECONDS:g} s each, and adds them here.")
-        for column, (lesson, (title, _)) in zip(st.columns(len(runs.LESSONS)), runs.LESSONS.items()):
-            if column.button(title, key=f"lesson_{lesson}", width="stretch"):
-                run_lesson(lesson)
+def comparisons():
+    with st.expander("One-click comparisons", expanded=not common.kept_runs()):
+        st.caption(f"Each trains variants of the Train page's settings on its text, up to {COMPARISON_SECONDS:g} s each, and adds them here.")
+        for column, (comparison, (title, _)) in zip(st.columns(len(runs.COMPARISONS)), runs.COMPARISONS.items()):
+            if column.button(title, key=f"comparison_{comparison}", width="stretch"):
+                run_comparison(comparison)
 
 
 def curves_chart(selected):
@@ -178,12 +178,12 @@ st.title("Compare runs")
 copy_length = common.copy_length()
 common.keep_current_run()
 records = common.kept_runs()
-lessons()
-lesson_progress()
+comparisons()
+comparison_progress()
 if st.session_state.get("compare_error"):
     st.error(escape_markdown(st.session_state["compare_error"]))
 if not records:
-    st.info("Runs appear here when they finish or are stopped on the Train page, or from a lesson above.")
+    st.info("Runs appear here when they finish or are stopped on the Train page, or from a comparison above.")
 else:
     by_id = {record.run_id: record for record in records}  # chosen by id: a renamed run stays chosen
     if "compare_selected" not in st.session_state:

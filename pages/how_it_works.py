@@ -79,8 +79,8 @@ TASKS = {
     "memory": ("Remember the first letter", "Lines like `b......B`: the last letter repeats the first one, seven steps back. "
                "Only a gradient that flows back through time teaches the network to keep it."),
 }
-for task, (title, lesson) in TASKS.items():
-    st.markdown(f"**{title}**: {lesson}")
+for task, (title, about) in TASKS.items():
+    st.markdown(f"**{title}**: {about}")
     if st.button(f"Run {title}", key=f"bptt_{task}_button"):
         st.session_state[f"bptt_{task}"] = bptt_experiment(task)
     curves = st.session_state.get(f"bptt_{task}")

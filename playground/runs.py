@@ -251,8 +251,8 @@ def _points(curve):
     return checked
 
 
-# The classic lessons: one click trains these variants of the current settings on the current text.
-LESSONS = {
+# The classic comparisons: one click trains these variants of the current settings on the current text.
+COMPARISONS = {
     "cells": ("RNN vs LSTM vs GRU", lambda settings: [(CELL_NAMES[cell], replace(settings, cell=cell)) for cell in CELL_NAMES]),
     "bptt": ("BPTT horizon 1 vs full", lambda settings: [("full BPTT", replace(settings, bptt_horizon=0)), ("horizon 1 (no BPTT)", replace(settings, bptt_horizon=1))]),
     "lr": (
@@ -262,7 +262,7 @@ LESSONS = {
 }
 
 
-def lesson_runs(lesson, text, settings, preset=None):
-    """[(name, TrainingRun)] for a lesson, ready to start; ValueError if any variant cannot run."""
-    _, variants = LESSONS[lesson]
+def comparison_runs(comparison, text, settings, preset=None):
+    """[(name, TrainingRun)] for a comparison, ready to start; ValueError if any variant cannot run."""
+    _, variants = COMPARISONS[comparison]
     return [(name, TrainingRun(text, variant, preset=preset)) for name, variant in variants(settings)]

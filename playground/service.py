@@ -41,7 +41,7 @@ class Owner:
         self.current = None  # TrainingRun
         self.kept = []  # runs.RunRecord, oldest first
         self.deleted = {}  # run_id -> progress (runs.delete)
-        self.lesson = []  # (name, TrainingRun) of the lesson training now, kept as each ends
+        self.comparison = []  # (name, TrainingRun) of the comparison training now, kept as each ends
         self.sessions = set()  # Streamlit session ids seen
         self.away_since = None  # when the last of its sessions disconnected
         self.last_seen = time.monotonic()
@@ -155,11 +155,11 @@ class TrainingService:
                 self._queue.append(run)
         self._wake.set()
 
-    def train_lesson(self, owner, variants, seconds):
-        """Train a lesson's variants [(name, TrainingRun)] beside the current run, each for at most
+    def train_comparison(self, owner, variants, seconds):
+        """Train a comparison's variants [(name, TrainingRun)] beside the current run, each for at most
         `seconds` of training; each is kept under its name when it ends."""
         with owner.lock:
-            owner.lesson = list(variants)
+            owner.comparison = list(variants)
         for name, run in variants:
             run.keep_as, run.time_limit = name, seconds
             self.train(owner, run)
@@ -204,7 +204,7 @@ class TrainingService:
 
     def _write(self, owner_id, run, saved):
         owner = self._owners.get(owner_id)
-        if owner is None or owner.current is not run:  # a lesson's variant, or a run replaced meanwhile
+        if owner is None or owner.current is not run:  # a comparison's variant, or a run replaced meanwhile
             return
         model, training_state = saved
         description, text = run.description()
@@ -308,7 +308,7 @@ class TrainingService:
         if run.training and run.time_limit is not None and run.train_seconds >= run.time_limit:
             run.status = "stopped"
         if not run.training and run.keep_as is not None:
-            self._keep_lesson_variant(run)
+            self._keep_comparison_variant(run)
         if piece.saved is not None and run.owner_id is not None:
             self._write(run.owner_id, run, piece.saved)
         elif ended or not run.training:
@@ -319,14 +319,14 @@ class TrainingService:
         elif run.training:  # the server is going down mid-run: the next process says so
             self.save_by_id(run)
 
-    def _keep_lesson_variant(self, run):
-        """Once every variant of the owner's lesson has ended, keep them all, in the lesson's order."""
+    def _keep_comparison_variant(self, run):
+        """Once every variant of the owner's comparison has ended, keep them all, in the comparison's order."""
         owner = self._owners.get(run.owner_id)
         if owner is None:
             run.keep_as = None
             return
         with owner.lock:
-            variants = [variant for _, variant in owner.lesson]
+            variants = [variant for _, variant in owner.comparison]
             if run in variants and any(variant.training for variant in variants):
                 return
             for variant in variants if run in variants else [run]:

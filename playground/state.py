@@ -178,8 +178,8 @@ class TrainingRun:
         self.in_flight = False
         self.sampled_at = self.saved_at = -math.inf
         self.piece_started = None
-        self.time_limit = None  # seconds of training, for a lesson's variant
-        self.keep_as = None  # the name a lesson's variant is kept under when it ends
+        self.time_limit = None  # seconds of training, for a comparison's variant
+        self.keep_as = None  # the name a comparison's variant is kept under when it ends
 
     @property
     def model(self):

@@ -26,11 +26,11 @@ def settle(page):
 
 
 def workshop(browser, url):
-    """Compare after a lesson, Step mode, a presenter link and the big-screen view."""
+    """Compare after a one-click comparison, Step mode, a presenter link and the big-screen view."""
     page = open_page(browser, url)
     page.locator("[data-testid=stSidebarNavLink]").filter(has_text="Compare").click()
     wait_until_idle(page)
-    button(page, "lesson_cells").click()
+    button(page, "comparison_cells").click()
     page.locator(".js-plotly-plot").wait_for(timeout=120_000)
     settle(page)
     page.screenshot(path=OUT / "compare.png", full_page=True)

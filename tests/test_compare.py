@@ -1,4 +1,4 @@
-"""Compare runs: kept runs, lessons, the settings table, samples, rename, delete, export and import."""
+"""Compare runs: kept runs, comparisons, the settings table, samples, rename, delete, export and import."""
 
 import io
 import zipfile
@@ -123,11 +123,11 @@ def test_export_then_import_restores_every_run_and_a_bad_file_changes_nothing(tw
     assert fresh == before
 
 
-def test_a_lesson_trains_each_variant_and_selects_them():
+def test_a_comparison_trains_each_variant_and_selects_them():
     at = set_help_task(app())
     at.switch_page(COMPARE).run()
-    at.button(key="lesson_cells").click().run()
-    assert wait_until(at, lambda: not owner_of(at).lesson) and not at.exception
+    at.button(key="comparison_cells").click().run()
+    assert wait_until(at, lambda: not owner_of(at).comparison) and not at.exception
     names = [record.name for record in kept_runs(at)]
     assert names == ["RNN vs LSTM vs GRU: RNN", "RNN vs LSTM vs GRU: LSTM", "RNN vs LSTM vs GRU: GRU"]
     assert at.multiselect(key="compare_selected").value == [record.run_id for record in kept_runs(at)]
@@ -138,17 +138,17 @@ def test_runs_kept_are_capped(monkeypatch):
     monkeypatch.setenv("CHAR_RNN_MAX_RUNS_KEPT", "2")
     at = set_help_task(app())
     at.switch_page(COMPARE).run()
-    at.button(key="lesson_cells").click().run()
-    assert wait_until(at, lambda: not owner_of(at).lesson)
+    at.button(key="comparison_cells").click().run()
+    assert wait_until(at, lambda: not owner_of(at).comparison)
     assert [record.name for record in kept_runs(at)] == ["RNN vs LSTM vs GRU: LSTM", "RNN vs LSTM vs GRU: GRU"]
     assert not at.exception
 
 
-def test_a_lesson_keeps_what_a_presenter_link_locked():
+def test_a_comparison_keeps_what_a_presenter_link_locked():
     at = app({"preset": "help!", "locked": "text,hidden_size,cell", "hidden_size": "16", "cell": "RNN", "seq_len": "4", "batch_size": "1", "epochs": "20", "val_fraction": "0.0"})
     at.switch_page(COMPARE).run()
-    at.button(key="lesson_lr").click().run()
-    assert wait_until(at, lambda: not owner_of(at).lesson) and not at.exception
+    at.button(key="comparison_lr").click().run()
+    assert wait_until(at, lambda: not owner_of(at).comparison) and not at.exception
     records = kept_runs(at)
     assert len(records) == 3 and {record.settings.hidden_size for record in records} == {16}
     assert {record.text_label for record in records} == {"help!"}

@@ -152,17 +152,17 @@ def test_a_lost_worker_stops_the_run_keeps_the_model_and_resume_goes_on(service)
     assert run.trainer.epoch_fraction > fraction
 
 
-def test_a_lessons_variants_train_side_by_side_and_are_kept_in_order(service):
+def test_a_comparisons_variants_train_side_by_side_and_are_kept_in_order(service):
     owner = service.owner("9" * 32)
-    variants = [(f"lesson: {cell}", TrainingRun(preset_text("help"), Settings(**{**HELP.as_dict(), "cell": cell, "epochs": 50}))) for cell in ("rnn", "lstm", "gru")]
-    service.train_lesson(owner, variants, seconds=8)
+    variants = [(f"comparison: {cell}", TrainingRun(preset_text("help"), Settings(**{**HELP.as_dict(), "cell": cell, "epochs": 50}))) for cell in ("rnn", "lstm", "gru")]
+    service.train_comparison(owner, variants, seconds=8)
     for _, run in variants:
         assert wait_while_training(run)
     deadline = time.monotonic() + 5
     while len(owner.kept) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert [record.name for record in owner.kept] == ["lesson: rnn", "lesson: lstm", "lesson: gru"]
-    assert owner.current is None  # a lesson trains beside the current run, never instead of it
+    assert [record.name for record in owner.kept] == ["comparison: rnn", "comparison: lstm", "comparison: gru"]
+    assert owner.current is None  # a comparison trains beside the current run, never instead of it
 
 
 def test_training_runs_in_worker_processes_below_the_server_priority():

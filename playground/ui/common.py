@@ -207,7 +207,7 @@ def require_model(upload_key):
     source = current_model()
     if source is None:
         st.info("There is no model yet. Train one on the **Train** page, or upload a model file (.npz) below.")
-        st.page_link(TRAIN_PAGE, label="Go to Train", icon="🏋️")
+        st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/model_training:")
         upload_model_control(upload_key)
         st.stop()
     return source
