@@ -19,13 +19,13 @@ import threading
 import time
 from pathlib import Path
 
-VERSION = 3
+VERSION = 4
 FILE_NAME = "runs.sqlite3"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".data"
 BUSY_SECONDS = 10  # another process writing: wait this long for it
 _log = logging.getLogger(__name__)
 
-SCHEMA = """
+RUN_TABLES = """
 CREATE TABLE runs (
     owner TEXT NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('current', 'kept')),
@@ -42,6 +42,26 @@ CREATE TABLE runs (
 CREATE TABLE texts (text_hash TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE owners (owner TEXT PRIMARY KEY, opened REAL NOT NULL);
 """
+# Added in version 4; a store of version 3 gains them and keeps its runs.
+LESSON_AND_ROOM_TABLES = """
+CREATE TABLE lesson_steps (
+    owner TEXT NOT NULL,
+    lesson TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    note TEXT NOT NULL,  -- what the check saw when the step was done ("0.84 bits after 120 epochs")
+    PRIMARY KEY (owner, lesson, step)
+);
+CREATE TABLE rooms (code TEXT PRIMARY KEY, presenter TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE room_members (
+    code TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    nickname TEXT NOT NULL,
+    joined REAL NOT NULL,
+    PRIMARY KEY (code, owner)
+);
+"""
+SCHEMA = RUN_TABLES + LESSON_AND_ROOM_TABLES
+TABLES = {"runs", "texts", "owners", "lesson_steps", "rooms", "room_members"}
 
 
 class StoreFull(ValueError):
@@ -101,12 +121,12 @@ class RunStore:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if version == 0 and not tables:
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {VERSION}")
+                _create(db, SCHEMA)
                 return
-        if version != VERSION or not {"runs", "texts", "owners"} <= tables:
+            if version == 3 and tables == {"runs", "texts", "owners"}:
+                _create(db, LESSON_AND_ROOM_TABLES)
+                return
+        if version != VERSION or not TABLES <= tables:
             raise sqlite3.DatabaseError(f"it is version {version} with tables {sorted(tables)}; this app writes version {VERSION}")
         db.execute("SELECT count(*) FROM runs").fetchone()  # a damaged file fails here
 
@@ -129,6 +149,7 @@ class RunStore:
         db = self._db()
         with _transaction(db):
             db.execute("DELETE FROM runs WHERE owner = ?", (owner,))
+            db.execute("DELETE FROM lesson_steps WHERE owner = ?", (owner,))
             db.execute("DELETE FROM owners WHERE owner = ?", (owner,))
             _drop_unused_texts(db)
 
@@ -139,6 +160,7 @@ class RunStore:
         with _transaction(db):
             gone = [row[0] for row in db.execute("SELECT owner FROM owners WHERE opened < ?", (cutoff,))]
             db.executemany("DELETE FROM runs WHERE owner = ?", [(owner,) for owner in gone])
+            db.executemany("DELETE FROM lesson_steps WHERE owner = ?", [(owner,) for owner in gone])
             db.executemany("DELETE FROM owners WHERE owner = ?", [(owner,) for owner in gone])
             _drop_unused_texts(db)
         return len(gone)
@@ -194,6 +216,30 @@ class RunStore:
         if owner is None:
             return self._db().execute("SELECT coalesce(sum(size), 0) FROM runs").fetchone()[0]
         return self._db().execute("SELECT coalesce(sum(size), 0) FROM runs WHERE owner = ?", (owner,)).fetchone()[0]
+
+    # lessons
+
+    def finish_step(self, owner, lesson, step, note):
+        """Record that the owner did `step` (0-based) of `lesson`, with what its check saw."""
+        self._db().execute("INSERT OR REPLACE INTO lesson_steps (owner, lesson, step, note) VALUES (?, ?, ?, ?)", (owner, lesson, step, note))
+
+    def lesson_steps(self, owner):
+        """{lesson: {step: note}} of the steps the owner has done."""
+        done = {}
+        for lesson, step, note in self._db().execute("SELECT lesson, step, note FROM lesson_steps WHERE owner = ?", (owner,)):
+            done.setdefault(lesson, {})[step] = note
+        return done
+
+    def restart_lesson(self, owner, lesson):
+        """Forget which steps of `lesson` the owner has done."""
+        self._db().execute("DELETE FROM lesson_steps WHERE owner = ? AND lesson = ?", (owner, lesson))
+
+
+def _create(db, tables):
+    for statement in tables.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute(f"PRAGMA user_version = {VERSION}")
 
 
 class _transaction:

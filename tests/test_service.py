@@ -235,3 +235,18 @@ def test_each_worker_uses_one_blas_thread_unless_told_otherwise(service):
     # two workers of two spinning OpenBLAS threads each on two cores trained 20 times slower
     pool = workers._pool_of_workers()
     assert [pool.submit(os.getenv, variable).result() for variable in workers.BLAS_THREAD_VARIABLES] == ["1"] * 3
+
+
+def test_a_store_of_the_previous_version_gains_the_lesson_and_room_tables_and_keeps_its_runs(tmp_path):
+    store = new_store(tmp_path)
+    store.save("a" * 32, "kept", "run-1", {"name": "kept"}, b"model")
+    store.close()
+    with sqlite3.connect(tmp_path / FILE_NAME) as connection:  # as version 3 left it
+        for table in ("lesson_steps", "rooms", "room_members"):
+            connection.execute(f"DROP TABLE {table}")
+        connection.execute("PRAGMA user_version = 3")
+    again = new_store(tmp_path)
+    assert [row["run_id"] for row in again.runs("a" * 32, "kept")] == ["run-1"]
+    again.finish_step("a" * 32, "temperature", 0, "done")
+    assert again.lesson_steps("a" * 32) == {"temperature": {0: "done"}}
+    assert not list(tmp_path.glob(f"{FILE_NAME}.broken-*"))
