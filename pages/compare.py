@@ -118,7 +118,7 @@ def curves_chart(selected):
 def settings_table(selected):
     differing = {label(name) if name != "text" else "Text" for name in runs.differing_settings(selected)}
     table = pd.DataFrame(runs.settings_rows(selected)).set_index("setting")
-    styled = table.style.apply(lambda row: ["background-color: #ffe3c2; font-weight: 700" if row.name in differing else "" for _ in row], axis=1)
+    styled = table.style.apply(lambda row: [f"background-color: {common.MARK_BACKGROUND}; font-weight: 700" if row.name in differing else "" for _ in row], axis=1)
     st.dataframe(styled, key="compare_settings")
     st.caption("Highlighted: the settings that differ." if differing else "These runs share every setting.")
 

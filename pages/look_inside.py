@@ -20,10 +20,8 @@ def activation_html(text, values):
     """Each character of `text` on a background coloured by `values` (-1..1); the text is escaped."""
     spans = []
     for char, value in zip(text, values):
-        shade = int(min(abs(value), 1.0) * 200)
-        colour = f"rgba(217, 72, 15, {shade / 255:.2f})" if value > 0 else f"rgba(34, 139, 230, {shade / 255:.2f})"
         shown = "⏎\n" if char == "\n" else html.escape(char)
-        spans.append(f'<span title="{value:+.2f}" style="background:{colour}">{shown}</span>')
+        spans.append(f'<span title="{value:+.2f}" style="background:{common.shade_colour(value)}">{shown}</span>')
     # pre-wrap keeps every space visible yet lets lines wrap at them; a long word breaks anywhere
     style = "line-height:1.9;font-family:monospace;font-size:1.15rem;white-space:pre-wrap;overflow-wrap:anywhere"
     return f'<div style="{style}">' + "".join(spans) + "</div>"
@@ -35,8 +33,8 @@ def attribution_html(text, positions, shades, position):
     for index, shade in zip(positions, shades):
         char = text[index]
         shown = "⏎\n" if char == "\n" else html.escape(char)
-        underline = "border-bottom:3px solid #1c7ed6;" if index == position else ""
-        spans.append(f'<span title="{shade:.2f}" style="background:rgba(217, 72, 15, {shade:.2f});{underline}">{shown}</span>')
+        underline = f"border-bottom:3px solid {common.OKABE_ITO['blue']};" if index == position else ""
+        spans.append(f'<span title="{shade:.2f}" style="background:{common.shade_colour(shade)};{underline}">{shown}</span>')
     style = "line-height:1.9;font-family:monospace;font-size:1.15rem;white-space:pre-wrap;overflow-wrap:anywhere"
     return f'<div class="attribution" style="{style}">' + "".join(spans) + "</div>"
 
@@ -71,7 +69,7 @@ def looks_back(source, text):
     )
 
 
-CLASS_COLOURS = {"vowel": "#D55E00", "consonant": "#0072B2", "digit": "#009E73", "space": "#000000", "punctuation": "#CC79A7", "other": "#999999"}
+CLASS_COLOURS = {"vowel": "#D55E00", "consonant": "#0072B2", "digit": "#009E73", "space": "#000000", "punctuation": "#CC79A7", "other": "#999999"}  # Okabe-Ito, grey
 
 
 def maps(source, text):
@@ -171,8 +169,8 @@ history = getattr(source, "history", None)
 st.subheader("Gradient norm during training")
 if history:
     figure = go.Figure()
-    figure.add_trace(go.Scatter(x=[s.epoch for s in history], y=[s.grad_norm for s in history], name="mean", mode="lines"))
-    figure.add_trace(go.Scatter(x=[s.epoch for s in history], y=[s.grad_norm_max for s in history], name="largest", mode="lines"))
+    figure.add_trace(go.Scatter(x=[s.epoch for s in history], y=[s.grad_norm for s in history], name="mean", mode="lines", line=dict(color=common.OKABE_ITO["blue"])))
+    figure.add_trace(go.Scatter(x=[s.epoch for s in history], y=[s.grad_norm_max for s in history], name="largest", mode="lines", line=dict(color=common.OKABE_ITO["orange"])))
     figure.update_layout(height=300, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="epoch", yaxis_title="gradient norm (before clipping)", yaxis_type="log")
     st.plotly_chart(figure, key="grad_norm_chart", config={"displayModeBar": False})
     st.caption("Spikes are exploding gradients (clipping catches them); a norm that shrinks towards zero while the loss is still high points to vanishing gradients.")

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Set up and run every test: engine, CLI, AppTest and real-browser tests.
-# Installs the Python packages into .venv and, where they are missing, Debian's Chromium and nginx.
+# Installs the Python packages into .venv, axe-core into tests/node_modules and, where they are missing,
+# Debian's Chromium, nginx and npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install -q -r requirements.txt -r tests/requirements.txt
-if ! command -v chromium >/dev/null 2>&1 || ! [ -x /usr/sbin/nginx ]; then
+if ! command -v chromium >/dev/null 2>&1 || ! [ -x /usr/sbin/nginx ] || ! command -v npm >/dev/null 2>&1; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq chromium chromium-driver nginx
+  $sudo apt-get install -y -qq chromium chromium-driver nginx nodejs npm
 fi
+npm ci --prefix tests --no-audit --no-fund --loglevel=error  # axe-core (tests/package-lock.json), for the accessibility test
 .venv/bin/python -m pytest tests "$@"

@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from playground.plain_text import char_name
+from playground.ui.common import OKABE_ITO, run_colours
 
 
 def show_step(details, vocab, title):
@@ -64,9 +65,9 @@ def update_rows(details):
 def prediction_figure(inputs, targets, probs, vocab):
     columns = [f"{position + 1}: {char_name(vocab.chars[char_id])}" for position, char_id in enumerate(inputs.tolist())]
     rows = [char_name(char) for char in vocab.chars]
-    figure = go.Figure(go.Heatmap(z=probs.T, x=columns, y=rows, colorscale="Oranges", zmin=0, zmax=1, colorbar=dict(title="P")))
+    figure = go.Figure(go.Heatmap(z=probs.T, x=columns, y=rows, colorscale="Viridis", zmin=0, zmax=1, colorbar=dict(title="P")))
     figure.add_trace(
-        go.Scatter(x=columns, y=[char_name(vocab.chars[target_id]) for target_id in targets.tolist()], mode="markers", marker=dict(symbol="circle-open", size=14, color="#1c7ed6"), name="target")
+        go.Scatter(x=columns, y=[char_name(vocab.chars[target_id]) for target_id in targets.tolist()], mode="markers", marker=dict(symbol="circle-open", size=14, color=OKABE_ITO["vermillion"], line=dict(width=2)), name="target")
     )
     figure.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), title="Predicted next character (circles: the target)", showlegend=False)
     return figure
@@ -75,8 +76,8 @@ def prediction_figure(inputs, targets, probs, vocab):
 def gradient_figure(hidden_grad_norms):
     figure = go.Figure()
     steps = list(range(1, hidden_grad_norms.shape[1] + 1))
-    for layer, norms in enumerate(hidden_grad_norms):
-        figure.add_trace(go.Scatter(x=steps, y=norms.tolist(), mode="lines+markers", name=f"layer {layer + 1}"))
+    for layer, (norms, colour) in enumerate(zip(hidden_grad_norms, run_colours(len(hidden_grad_norms)))):
+        figure.add_trace(go.Scatter(x=steps, y=norms.tolist(), mode="lines+markers", name=f"layer {layer + 1}", line=dict(color=colour)))
     figure.update_layout(
         height=360, margin=dict(l=10, r=10, t=40, b=10), title="‖∂loss/∂hₜ‖ at each step of the window", xaxis_title="step t", yaxis_type="log", legend=dict(orientation="h")
     )
