@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from playground import analysis
-from playground.ui import common
+from playground.ui import common, rooms
 from playground.limits import Caps
 from playground.presets import CUSTOM, DEFAULT_PRESET, PRESETS, preset_key, preset_text
 from playground.state import CELL_NAMES, LIMITS, LOCKABLE, OPTIMIZER_NAMES, SCHEDULE_NAMES, SETTING_NAMES, Settings, TrainingRun, describe_text, label, link_value, locked_from_link
@@ -216,6 +216,9 @@ def share_link(text, preset, settings):
             params.update({name: link_value(name, getattr(settings, name)) for name in locks if name in SETTING_NAMES})
             params["preset"] = "Your own text" if preset == CUSTOM else PRESETS[preset].label
             params["locked"] = ",".join(locks)
+        room = rooms.presenter_control()  # attendees who open the link join it
+        if room is not None:
+            params["room"] = room
         st.code(f"{st.context.url}?{urlencode(params)}", language=None, wrap_lines=True)
         if preset == CUSTOM and not text_travels:
             st.caption(

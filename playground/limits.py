@@ -22,6 +22,8 @@ class Caps:
     owner_mb: int = 200  # CHAR_RNN_MAX_OWNER_MB: disk the run store gives one browser's runs
     store_mb: int = 5000  # CHAR_RNN_MAX_STORE_MB: disk the whole run store may take
     idle_days: int = 7  # CHAR_RNN_MAX_IDLE_DAYS: runs not opened for this many days go
+    room_hours: float = 24.0  # CHAR_RNN_MAX_ROOM_HOURS: a workshop room ends this long after it was started
+    room_size: int = 100  # CHAR_RNN_MAX_ROOM_SIZE: attendees one room takes
 
     @classmethod
     def from_environment(cls, environ=None):

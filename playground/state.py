@@ -279,6 +279,7 @@ class TrainingRun:
                 "samples": self.samples[-SAMPLES_KEPT:],
                 "status": self.status,
                 "message": self.message,
+                "figures": _figures(self.epoch, self.history),  # what a workshop room's board shows (playground.rooms): it reads no blobs
             }
         return description, None if self.preset is not None else self.text
 
@@ -327,6 +328,13 @@ class TrainingRun:
         """Loss curve points, downsampled: {"train": [(epoch, nats, lr)], "val": [(epoch, nats, lr)]}, lr the learning rate then."""
         val = [(s.epoch, s.val_loss, s.lr) for s in self.history if s.val_loss is not None]
         return {"train": _thinned(sorted(self.trainer.progress)), "val": _thinned(val)}
+
+
+def _figures(epochs, history):
+    """Epochs trained and the best losses so far in bits per character (None before an epoch, or without validation)."""
+    train = [stats.train_bpc for stats in history if math.isfinite(stats.train_bpc)]
+    val = [stats.val_bpc for stats in history if stats.val_bpc is not None and math.isfinite(stats.val_bpc)]
+    return {"epochs": epochs, "best_train_bpc": min(train, default=None), "best_val_bpc": min(val, default=None)}
 
 
 def _thinned(points):
@@ -381,7 +389,7 @@ def locked_from_link(params):
             locked[name] = getattr(defaults, name)
             continue
         try:
-            value = _parse_setting(name, raw)
+            value = parse_link_value(name, raw)
             replace(defaults, **{name: value}).check()
         except (KeyError, ValueError, TypeError):
             refused.append(name)
@@ -397,7 +405,8 @@ def link_value(name, value):
     return str(value)
 
 
-def _parse_setting(name, raw):
+def parse_link_value(name, raw):
+    """A setting from its link form (`link_value`): KeyError for an unknown choice, ValueError for a bad number."""
     if name in CHOICES:
         return {shown: key for key, shown in CHOICES[name].items()}[raw]
     kind = type(getattr(Settings(), name))

@@ -150,6 +150,9 @@ class RunStore:
         with _transaction(db):
             db.execute("DELETE FROM runs WHERE owner = ?", (owner,))
             db.execute("DELETE FROM lesson_steps WHERE owner = ?", (owner,))
+            # the rooms the owner presents (with their members), and the owner's place in any room
+            db.execute("DELETE FROM room_members WHERE owner = ? OR code IN (SELECT code FROM rooms WHERE presenter = ?)", (owner, owner))
+            db.execute("DELETE FROM rooms WHERE presenter = ?", (owner,))
             db.execute("DELETE FROM owners WHERE owner = ?", (owner,))
             _drop_unused_texts(db)
 
@@ -161,6 +164,8 @@ class RunStore:
             gone = [row[0] for row in db.execute("SELECT owner FROM owners WHERE opened < ?", (cutoff,))]
             db.executemany("DELETE FROM runs WHERE owner = ?", [(owner,) for owner in gone])
             db.executemany("DELETE FROM lesson_steps WHERE owner = ?", [(owner,) for owner in gone])
+            db.executemany("DELETE FROM room_members WHERE owner = ? OR code IN (SELECT code FROM rooms WHERE presenter = ?)", [(owner, owner) for owner in gone])
+            db.executemany("DELETE FROM rooms WHERE presenter = ?", [(owner,) for owner in gone])
             db.executemany("DELETE FROM owners WHERE owner = ?", [(owner,) for owner in gone])
             _drop_unused_texts(db)
         return len(gone)
@@ -233,6 +238,87 @@ class RunStore:
     def restart_lesson(self, owner, lesson):
         """Forget which steps of `lesson` the owner has done."""
         self._db().execute("DELETE FROM lesson_steps WHERE owner = ? AND lesson = ?", (owner, lesson))
+
+    # rooms
+
+    def create_room(self, code, presenter, created, ended_before):
+        """Start room `code` for `presenter`; False if another room has the code.
+
+        Rooms created at or before `ended_before` have ended: they and their members go first.
+        """
+        db = self._db()
+        with _transaction(db):
+            db.execute("DELETE FROM room_members WHERE code IN (SELECT code FROM rooms WHERE created <= ?)", (ended_before,))
+            db.execute("DELETE FROM rooms WHERE created <= ?", (ended_before,))
+            try:
+                db.execute("INSERT INTO rooms (code, presenter, created) VALUES (?, ?, ?)", (code, presenter, created))
+            except sqlite3.IntegrityError:
+                return False
+        return True
+
+    def room(self, code):
+        """(presenter, created) of room `code`, or None."""
+        return self._db().execute("SELECT presenter, created FROM rooms WHERE code = ?", (code,)).fetchone()
+
+    def presented_rooms(self, presenter):
+        """[(code, created)] of the rooms `presenter` started, newest first."""
+        return self._db().execute("SELECT code, created FROM rooms WHERE presenter = ? ORDER BY created DESC", (presenter,)).fetchall()
+
+    def close_room(self, code):
+        """Delete room `code` and its members."""
+        db = self._db()
+        with _transaction(db):
+            db.execute("DELETE FROM room_members WHERE code = ?", (code,))
+            db.execute("DELETE FROM rooms WHERE code = ?", (code,))
+
+    def join_room(self, code, owner, nickname, joined, size):
+        """Put `owner` in room `code` as `nickname`, or rename them there; they leave any other room.
+
+        Checked in one transaction, so that app processes joining people at once keep the cap:
+        returns "joined", "renamed", "gone" (no such room), "full" (`size` members already) or
+        "taken" (another member has the nickname, whatever its case).
+        """
+        db = self._db()
+        with _transaction(db):
+            if db.execute("SELECT 1 FROM rooms WHERE code = ?", (code,)).fetchone() is None:
+                return "gone"
+            members = dict(db.execute("SELECT owner, nickname FROM room_members WHERE code = ?", (code,)))
+            if any(name.casefold() == nickname.casefold() for other, name in members.items() if other != owner):
+                return "taken"
+            if owner not in members and len(members) >= size:
+                return "full"
+            db.execute("DELETE FROM room_members WHERE owner = ? AND code != ?", (owner, code))
+            db.execute(
+                "INSERT INTO room_members (code, owner, nickname, joined) VALUES (?, ?, ?, ?) ON CONFLICT (code, owner) DO UPDATE SET nickname = excluded.nickname",
+                (code, owner, nickname, joined),
+            )
+        return "renamed" if owner in members else "joined"
+
+    def leave_rooms(self, owner):
+        """Take `owner` out of every room."""
+        self._db().execute("DELETE FROM room_members WHERE owner = ?", (owner,))
+
+    def membership(self, owner):
+        """(code, nickname) of the room `owner` joined last, or None."""
+        return self._db().execute("SELECT code, nickname FROM room_members WHERE owner = ? ORDER BY joined DESC LIMIT 1", (owner,)).fetchone()
+
+    def room_nicknames(self, code):
+        """The nicknames of room `code`'s members."""
+        return [row[0] for row in self._db().execute("SELECT nickname FROM room_members WHERE code = ?", (code,))]
+
+    def room_board(self, code):
+        """[(nickname, status, figures JSON, latest sample JSON)] of room `code`'s members, first joined first.
+
+        Read from each member's current run's description alone (never its model, training state
+        or text), and only those fields of it; no owner id leaves. None where a member has no run.
+        """
+        return self._db().execute(
+            """SELECT m.nickname, json_extract(r.description, '$.status'), json_extract(r.description, '$.figures'), json_extract(r.description, '$.samples[#-1]')
+            FROM room_members m LEFT JOIN runs r ON r.owner = m.owner AND r.kind = 'current' AND json_valid(r.description)
+                AND r.run_id = (SELECT run_id FROM runs WHERE owner = m.owner AND kind = 'current' ORDER BY position DESC LIMIT 1)
+            WHERE m.code = ? ORDER BY m.joined, m.nickname""",
+            (code,),
+        ).fetchall()
 
 
 def _create(db, tables):
