@@ -16,6 +16,7 @@ for variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
 
 import asyncio  # noqa: E402
 import contextlib  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import streamlit as st  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
@@ -23,7 +24,8 @@ from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 from streamlit.runtime.scriptrunner import get_script_run_ctx  # noqa: E402
 
 from playground.owner import OwnerCookieMiddleware  # noqa: E402
-from playground.ui import common  # noqa: E402
+from playground.ui import common, rooms  # noqa: E402
+from playground.ui import lessons as lesson_ui  # noqa: E402
 
 
 @contextlib.asynccontextmanager
@@ -38,15 +40,18 @@ async def lifespan(app):
     await asyncio.to_thread(service.shutdown)
 
 
+# A picture, not an emoji or an icon name: those the browser draws from its fonts or fetches from Google's
+FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
 app = st.App(__file__, lifespan=lifespan, middleware=[Middleware(OwnerCookieMiddleware)])
 
 
 def main():
     # On the big screen the sidebar starts closed: at 1280x720 it would take a quarter of the width.
-    st.set_page_config(page_title="char-rnn playground", page_icon=":material/text_fields:", layout="wide", initial_sidebar_state="collapsed" if common.presenting() else "auto")
+    st.set_page_config(page_title="char-rnn playground", page_icon=str(FAVICON), layout="wide", initial_sidebar_state="collapsed" if common.presenting() else "auto")
     if common.presenting():
         st.html(common.BIG_SCREEN_CSS)
     common.collapse_sidebar_on_narrow_screens()
+    common.readable_on_every_page()
     train_page = st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True)
     pages = [
         train_page,
@@ -54,12 +59,21 @@ def main():
         st.Page("pages/look_inside.py", title="Inspect", icon=":material/biotech:", url_path="inspect"),  # not inspect.py: that is a standard module
         st.Page("pages/compare.py", title="Compare", icon=":material/stacked_line_chart:"),
         st.Page("pages/how_it_works.py", title="How it works", icon=":material/functions:"),
+        lessons_page := st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
+        st.Page("pages/room.py", title="Room", icon=":material/groups:", url_path="room"),
     ]
     page = st.navigation(pages)
+    lesson_ui.open_from_link(st.empty())
+    lesson_ui.go_where_set_up()
+    panel = lesson_ui.panel_slot() if page.url_path != lessons_page.url_path else None
     if page.url_path != train_page.url_path:
         common.training_status_sidebar()
+    rooms.join_control()
     common.collect_garbage_now_and_then()  # before the page: a page's run can end early (Stop, st.rerun)
-    page.run()
+    try:
+        page.run()
+    finally:  # also when the page stops early (st.stop) or reruns
+        lesson_ui.lesson_panel(panel)
 
 
 if get_script_run_ctx() is not None:  # run as the app's script (uvicorn imports this file as a module too)

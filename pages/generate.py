@@ -20,7 +20,7 @@ STEP_CANDIDATES = 10  # rows of the step table: the most likely characters
 def probability_chart(probs, vocab, count=20):
     """Bar chart of the `count` most likely next characters."""
     order = probs.argsort()[::-1][:count]
-    figure = go.Figure(go.Bar(x=[escape_plotly(char_name(vocab.chars[i])) for i in order], y=probs[order].tolist(), marker_color="#d9480f"))
+    figure = go.Figure(go.Bar(x=[escape_plotly(char_name(vocab.chars[i])) for i in order], y=probs[order].tolist(), marker_color=common.OKABE_ITO["vermillion"]))
     figure.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="probability", xaxis_type="category", yaxis_range=[0, 1])
     return figure
 
@@ -62,6 +62,8 @@ def generate(source, chosen):
     placeholder.empty()
     st.session_state["generated"] = text
     st.session_state["generated_with"] = (model, source.vocab, dict(chosen))
+    # what a lesson's check reads (playground/lessons.py): the latest few texts and how they were made
+    st.session_state["generations"] = [*st.session_state.get("generations", [])[-9:], {"options": dict(chosen), "text": text}]
 
 
 def step_through(chosen):
@@ -85,7 +87,7 @@ def step_through(chosen):
     before = prime + explained.text[:position]
     st.html(
         f'<div class="step-context" style="font-family:monospace;white-space:pre-wrap;overflow-wrap:anywhere">…{html.escape(before[-60:])}'
-        f'<mark style="background:#ffd8a8">{html.escape(vocab.chars[table.drawn])}</mark></div>'
+        f'<mark style="{common.MARK_STYLE}">{html.escape(vocab.chars[table.drawn])}</mark></div>'
     )
     generated_char = explained.text[position]
     drawn = vocab.chars[table.drawn]
@@ -110,8 +112,8 @@ def step_through(chosen):
     st.dataframe(rows, hide_index=True, key="step_table", column_config={name: st.column_config.NumberColumn(format="%.4f") for name in ("logit", f"logit ÷ {chosen['temperature']:g}", "softmax", "renormalised")})
     figure = go.Figure()
     labels = [escape_plotly(char_name(vocab.chars[i])) for i in shown]
-    figure.add_trace(go.Bar(x=labels, y=table.probs[shown].tolist(), name="softmax at this temperature", marker_color="#adb5bd"))
-    figure.add_trace(go.Bar(x=labels, y=table.kept[shown].tolist(), name="after top-k and top-p, renormalised", marker_color="#d9480f"))
+    figure.add_trace(go.Bar(x=labels, y=table.probs[shown].tolist(), name="softmax at this temperature", marker_color=common.OKABE_ITO["sky blue"]))
+    figure.add_trace(go.Bar(x=labels, y=table.kept[shown].tolist(), name="after top-k and top-p, renormalised", marker_color=common.OKABE_ITO["vermillion"]))
     figure.update_layout(height=300, margin=dict(l=10, r=10, t=10, b=10), barmode="group", xaxis_type="category", yaxis_title="probability", legend=dict(orientation="h", y=1.1))
     st.plotly_chart(figure, key="step_chart", config={"displayModeBar": False})
     st.caption(

@@ -5,6 +5,7 @@ import re
 import time
 
 from playground.service import get_service
+from playground.ui.common import COLLAPSE_SIDEBAR_ON_NARROW_SCREENS, KEYBOARD_SCROLLING
 
 
 def owner_of(at):
@@ -49,3 +50,9 @@ def shown_samples(block):
             marked = [html.unescape(stretch) for stretch in re.findall(r"<mark[^>]*>(.*?)</mark>", body, flags=re.S)]
             found.append((html.unescape(re.sub(r"<[^>]+>", "", body)), marked))
     return found
+
+
+def page_html(at):
+    """The bodies of the st.html elements a page drew, without the app's own styles and script."""
+    bodies = [element.proto.body for element in at.get("html")]
+    return [body for body in bodies if not body.startswith("<style>") and body not in (COLLAPSE_SIDEBAR_ON_NARROW_SCREENS, KEYBOARD_SCROLLING)]

@@ -11,6 +11,21 @@ sys.path.insert(0, str(ROOT))
 os.environ["CHAR_RNN_DATA_DIR"] = tempfile.mkdtemp(prefix="char-rnn-tests-")
 
 from browser import chromium, new_page, streamlit_server  # noqa: E402
+from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
+from streamlit.testing.v1 import app_test  # noqa: E402
+
+
+class _NavigatingPagesManager(PagesManager):
+    """AppTest, on every run, lets Streamlit guess from the pages/ folder that this is an app of
+    the old kind, and then runs a page without the entry script (streamlit_app.main: the lesson
+    panel, the room, the sidebar's progress). The server's lifespan says it is not; so does this."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+
+app_test.PagesManager = _NavigatingPagesManager
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from browser import ROOT, button, chromium, generate, new_page, open_app, streamlit_server, train_to_the_end, wait_until_idle  # noqa: E402
+from browser import ROOT, button, chromium, generate, new_page, open_app, set_number, streamlit_server, train_to_the_end, wait_until_idle  # noqa: E402
+from test_phone_browser import train_on_a_phone  # noqa: E402
 
 OUT = ROOT / "assets" / "screenshots"
 HELP = {"preset": "help!", "cell": "RNN", "hidden_size": 32, "seq_len": 4, "batch_size": 1, "optimizer": "Adagrad", "lr": 0.1, "epochs": 60, "val_fraction": 0.0}
@@ -78,6 +79,50 @@ def what_it_learnt(browser, url):
     page.locator("[data-testid=stHorizontalBlock]").filter(has=page.locator(".st-key-embedding_map")).screenshot(path=OUT / "maps.png")
 
 
+def lessons_and_rooms(browser, url):
+    """The Lessons page, a lesson's panel beside the Train page, the gradient check, a room's board and the phone view."""
+    page = open_page(browser, f"{url}/lessons")
+    page.locator(".st-key-lesson_start_temperature").wait_for(timeout=30_000)
+    settle(page)
+    page.screenshot(path=OUT / "lessons.png", full_page=True)
+    button(page, "lesson_start_temperature").click()
+    wait_until_idle(page)
+    button(page, "page_set_up").click()
+    wait_until_idle(page)
+    train_to_the_end(page, timeout=120_000)
+    page.locator(".st-key-panel_check").get_by_text("done:").wait_for(timeout=30_000)
+    settle(page)
+    page.screenshot(path=OUT / "lesson_panel.png")
+    page.locator("[data-testid=stSidebarNavLink]").filter(has_text="How it works").click()
+    wait_until_idle(page)
+    button(page, "check_gradients_button").click()
+    page.locator(".st-key-gradient_table").wait_for(timeout=30_000)
+    settle(page)
+    page.locator(".st-key-gradient_table").screenshot(path=OUT / "gradients.png")
+
+    presenter = open_page(browser, f"{url}/?{urlencode({'preset': 'help!'})}")
+    presenter.get_by_text("Share these settings").click()
+    button(presenter, "start_room_button").click()
+    wait_until_idle(presenter)
+    link = presenter.locator("[data-testid=stCode]").filter(has_text="room=").inner_text().strip()
+    code = link.split("room=")[1][:6]
+    for nickname, epochs in (("Ada", 20), ("Grace", 200), ("Linus", 60)):
+        attendee = open_page(browser, link)
+        attendee.locator(".st-key-room_nickname input").fill(nickname)
+        button(attendee, "join_room_button").click()
+        wait_until_idle(attendee)
+        set_number(attendee, "epochs", epochs)
+        train_to_the_end(attendee, timeout=120_000)
+    screen = new_page(browser, 1280, 720)
+    screen.goto(f"{url}/room?room={code}&present=true")
+    screen.locator("[data-testid=stDataFrame]").wait_for(timeout=30_000)
+    screen.wait_for_timeout(3000)  # the board's next redraw, with every run's last save
+    settle(screen)
+    screen.screenshot(path=OUT / "room.png")
+
+    train_on_a_phone(browser, url, OUT / "phone.png")
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     with streamlit_server() as url, chromium() as browser:
@@ -96,6 +141,7 @@ def main():
             page.screenshot(path=OUT / f"{name}.png", full_page=True)
         workshop(browser, url)
         what_it_learnt(browser, url)
+        lessons_and_rooms(browser, url)
         print(f"wrote {len(list(OUT.glob('*.png')))} screenshots to {OUT}")
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest_runs import current_run, kept_runs, owner_of, wait_for_run, wait_until
+from apptest_runs import current_run, kept_runs, owner_of, page_html, wait_for_run, wait_until
 from conftest import ROOT
 from playground.service import get_service
 from rnn_core import CharRNN, Vocab, to_bytes
@@ -234,8 +234,8 @@ def test_html_and_script_in_the_text_are_shown_as_text_on_every_page():
         assert not at.exception
         for element in at.markdown:
             assert "<script" not in element.value and "<img" not in element.value, (page, element.value)
-        for element in at.get("html"):
-            assert "<script" not in element.proto.body and "<img" not in element.proto.body, page
+        for body in page_html(at):
+            assert "<script" not in body and "<img" not in body, page
 
 
 # What a demanding first hour found: one class of defect each, every page it reached.
@@ -473,5 +473,5 @@ def test_inspect_wraps_long_lines_and_keeps_spaces_visible(trained):
     at, _, _ = trained
     at.switch_page("pages/look_inside.py").run()
     at.text_area(key="inspect_text").input("the cat sat on the mat. " * 6).run()
-    view = at.get("html")[-1].proto.body
+    view = page_html(at)[-1]
     assert "pre-wrap" in view and "&nbsp;" not in view

@@ -91,14 +91,14 @@ def test_a_corrupt_store_is_set_aside_and_the_app_still_serves(tmp_path, browser
     assert any(path.name.startswith(FILE_NAME + ".broken-") for path in tmp_path.iterdir())
 
 
-def test_a_first_visit_to_a_page_link_on_a_new_server_lists_exactly_the_five_pages(browser):
+def test_a_first_visit_to_a_page_link_on_a_new_server_lists_exactly_the_apps_pages(browser):
     with streamlit_server() as url:
         page = new_page(browser)
         page.goto(url + "/generate")
         page.get_by_role("heading", name="Generate text").wait_for(timeout=30_000)
         wait_until_idle(page)
         links = page.locator("[data-testid=stSidebarNavLink]").all_inner_texts()
-        assert [link.split("\n")[-1].strip() for link in links] == ["Train", "Generate", "Inspect", "Compare", "How it works"]
+        assert [link.split("\n")[-1].strip() for link in links] == ["Train", "Generate", "Inspect", "Compare", "How it works", "Lessons", "Room"]
         page.context.close()
 
 

@@ -33,6 +33,8 @@ _collection_lock = threading.Lock()
 # Link values the sidebar takes on several pages, with the link form of their defaults (Streamlit
 # drops a bound value equal to its default from the address bar: that is no refusal)
 APP_WIDE_DEFAULTS = {"copy_length": str(analysis.COPY_LENGTH)}
+# Link parameters read on every page by the app itself, which says what was wrong with them (playground/ui/lessons.py)
+APP_WIDE_FREE_KEYS = ("lesson", "step", "room")  # room: a workshop room to join (playground/ui/rooms.py)
 
 
 def link_parameters(number_keys):
@@ -74,7 +76,8 @@ def report_ignored_link_values(raw_params, bound_keys, notice, free_keys=()):
     if st.session_state.get("link_checked"):
         return
     st.session_state["link_checked"] = True
-    bound_keys, free_keys = {*bound_keys, *APP_WIDE_DEFAULTS}, {*free_keys, *(key for key, value in APP_WIDE_DEFAULTS.items() if raw_params.get(key) == value)}
+    bound_keys = {*bound_keys, *APP_WIDE_DEFAULTS, *APP_WIDE_FREE_KEYS}
+    free_keys = {*free_keys, *APP_WIDE_FREE_KEYS, *(key for key, value in APP_WIDE_DEFAULTS.items() if raw_params.get(key) == value)}
     refused = {key for key, value in raw_params.items() if key not in bound_keys or (key not in free_keys and st.query_params.get(key) != value)}
     ignored = sorted(refused | set(st.session_state.get("link_unusable", [])))
     if ignored:
@@ -116,6 +119,59 @@ def collapse_sidebar_on_narrow_screens():
     st.html("<style>[data-testid=stLayoutWrapper]:has(> .st-key-sidebar_script) { display: none; }</style>")
     with st.container(key="sidebar_script"):
         st.html(COLLAPSE_SIDEBAR_ON_NARROW_SCREENS, unsafe_allow_javascript=True)
+
+
+# Streamlit's code blocks (st.code) and displayed equations (st.latex) scroll sideways when a line is
+# wider than their column, but cannot take the keyboard's focus: a keyboard user could not scroll them
+# (axe-core: scrollable-region-focusable). This lets each one that scrolls take the focus (tabindex 0),
+# looking again a tenth of a second after the page changes.
+KEYBOARD_SCROLLING = """<script>
+(function () {
+  if (window.__charRnnKeyboardScrolling) return;
+  window.__charRnnKeyboardScrolling = true;
+  var pending = null;
+  function mark() {
+    pending = null;
+    document.querySelectorAll('[data-testid="stCode"] pre, .katex-display').forEach(function (region) {
+      if (!region.hasAttribute("tabindex") && (region.scrollWidth > region.clientWidth || region.scrollHeight > region.clientHeight)) {
+        region.setAttribute("tabindex", "0");
+      }
+    });
+  }
+  function soon() { if (pending === null) pending = setTimeout(mark, 100); }
+  new MutationObserver(soon).observe(document.body, {childList: true, subtree: true});
+  window.addEventListener("resize", soon);
+  mark();
+})();
+</script>"""
+
+
+# Streamlit colours highlighted code (st.code with a language) from a fixed palette whose blues, greens
+# and greys have 2.8 to 3.6:1 contrast on the code's background; these darker ones have 5.6:1 or more.
+READABLE_CODE_CSS = """<style>
+[data-testid="stCode"] pre .token.comment, [data-testid="stCode"] pre .token.prolog, [data-testid="stCode"] pre .token.doctype,
+[data-testid="stCode"] pre .token.cdata, [data-testid="stCode"] pre .token.punctuation, [data-testid="stCode"] pre .token.unchanged.line { color: #5f5d57; }
+[data-testid="stCode"] pre .token.attr-name, [data-testid="stCode"] pre .token.property, [data-testid="stCode"] pre .token.variable { color: #0a5a8c; }
+[data-testid="stCode"] pre .token.boolean, [data-testid="stCode"] pre .token.constant, [data-testid="stCode"] pre .token.symbol,
+[data-testid="stCode"] pre .token.string, [data-testid="stCode"] pre .token.char, [data-testid="stCode"] pre .token.attr-value,
+[data-testid="stCode"] pre .token.inserted { color: #1e6b2e; }
+[data-testid="stCode"] pre .token.number, [data-testid="stCode"] pre .token.regex { color: #0b6a5f; }
+[data-testid="stCode"] pre .token.operator, [data-testid="stCode"] pre .token.entity, [data-testid="stCode"] pre .token.decorator,
+[data-testid="stCode"] pre .token.atrule { color: #9c4400; }
+[data-testid="stCode"] pre .token.url { color: #6a3d9a; }
+[data-testid="stCode"] pre .token.keyword, [data-testid="stCode"] pre .token.tag, [data-testid="stCode"] pre .token.function,
+[data-testid="stCode"] pre .token.class-name, [data-testid="stCode"] pre .token.selector { color: #0b5cad; }
+[data-testid="stCode"] pre .token.important, [data-testid="stCode"] pre .token.deleted { color: #b3261e; }
+[data-testid=stLayoutWrapper]:has(> .st-key-keyboard_script) { display: none; }
+</style>"""
+
+
+def readable_on_every_page():
+    """What every page needs to read well (streamlit_app.py calls it): highlighted code with enough
+    contrast (READABLE_CODE_CSS), and code blocks and equations the keyboard can scroll (KEYBOARD_SCROLLING)."""
+    st.html(READABLE_CODE_CSS)
+    with st.container(key="keyboard_script"):
+        st.html(KEYBOARD_SCROLLING, unsafe_allow_javascript=True)
 
 
 def presenting():
@@ -223,6 +279,22 @@ def stop_on_unknown_characters(vocab, text):
         st.stop()
 
 
+# Okabe and Ito's eight colours, told apart with every common colour-vision deficiency
+OKABE_ITO = {"orange": "#E69F00", "sky blue": "#56B4E9", "bluish green": "#009E73", "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "reddish purple": "#CC79A7", "black": "#000000"}
+NEUTRAL = "#6b6b6b"  # reference lines and their labels: grey, 5.3:1 on the page
+LOSS_COLOURS = {"train": OKABE_ITO["blue"], "val": OKABE_ITO["vermillion"]}
+# Shades behind text (Inspect's characters, copied stretches): at their strongest the theme's text
+# on them still has 4.5:1 contrast (tests/test_palettes.py)
+POSITIVE_RGB, NEGATIVE_RGB, STRONGEST_SHADE = (230, 159, 0), (0, 114, 178), 0.78  # Okabe-Ito orange and blue
+MARK_BACKGROUND = "#f6dda6"  # Okabe-Ito orange, light; a vermillion underline marks it without colour too
+
+
+def shade_colour(value):
+    """The background for a value in -1..1: orange for positive, blue for negative, stronger further from 0."""
+    red, green, blue = POSITIVE_RGB if value > 0 else NEGATIVE_RGB
+    return f"rgba({red}, {green}, {blue}, {min(abs(value), 1.0) * STRONGEST_SHADE:.2f})"
+
+
 def loss_figure(curve, height=360, font_size=None, baselines=None):
     """A plotly figure of the loss in bits per character: train (fine points) and validation (per
     epoch), each point's learning rate on its hover, with the n-gram baselines of the run's text when given.
@@ -237,7 +309,7 @@ def loss_figure(curve, height=360, font_size=None, baselines=None):
     for key, name, mode in (("train", "train", "lines"), ("val", "validation", "lines+markers")):
         if curve[key]:
             epochs, losses, rates = zip(*curve[key])
-            figure.add_trace(go.Scatter(x=epochs, y=[loss * to_bits for loss in losses], customdata=rates, hovertemplate=hover, mode=mode, name=name))
+            figure.add_trace(go.Scatter(x=epochs, y=[loss * to_bits for loss in losses], customdata=rates, hovertemplate=hover, mode=mode, name=name, line=dict(color=LOSS_COLOURS[key])))
     figure.update_layout(
         height=height,
         margin=dict(l=10, r=10, t=30, b=10),
@@ -263,17 +335,24 @@ BASELINE_CAPTION = (
 
 
 def add_baselines(figure, baselines, font_size=None):
-    """Horizontal lines at the n-gram baselines (rnn_core.baselines.NgramBaselines, bits per character)."""
+    """Horizontal lines at the n-gram baselines (rnn_core.baselines.NgramBaselines, bits per character).
+
+    Baselines equal to two decimals (a text whose characters each occur once: the uniform guess and
+    the letter counts) share one label, "uniform guess = letter counts 2.32", not two drawn over each other.
+    """
+    labels = {}
+    for field, name, _ in BASELINE_LINES:
+        labels.setdefault(f"{getattr(baselines, field):.2f}", []).append(name)
     for field, name, _ in BASELINE_LINES:
         bits = getattr(baselines, field)
-        figure.add_hline(
-            y=bits, line=dict(color="#868e96", dash="dot", width=1),
-            annotation=dict(text=f"{name} {bits:.2f}", font=dict(size=font_size or 11, color="#495057")), annotation_position="top right",
-        )
+        names = labels[f"{bits:.2f}"]
+        label = dict(annotation=dict(text=f"{' = '.join(names)} {bits:.2f}", font=dict(size=font_size or 11, color=NEUTRAL)), annotation_position="top right")
+        figure.add_hline(y=bits, line=dict(color=NEUTRAL, dash="dot", width=1), **(label if name == names[0] else {}))
 
 
-# Twelve colours told apart at a glance (Okabe and Ito's colour-blind-safe eight, then four of Tol's).
-RUN_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442", "#882255", "#44AA99", "#999933", "#AA4499"]
+# Twelve colours for runs: Okabe and Ito's, but for their yellow (too faint as a line on the page), then
+# five of Tol's muted ones. Past the first seven no palette stays safe for every reader: the legend names each.
+RUN_COLOURS = [*(OKABE_ITO[name] for name in ("blue", "orange", "bluish green", "reddish purple", "sky blue", "vermillion", "black")), "#332288", "#882255", "#44AA99", "#999933", "#AA4499"]
 
 
 def run_colours(count):
@@ -324,8 +403,8 @@ def runs_figure(records, by="epoch", train=True, validation=True, height=420):
 def comparison_figure(curves, height=320):
     """Several per-epoch loss curves {label: [nats, ...]} on one chart."""
     figure = go.Figure()
-    for name, losses in curves.items():
-        figure.add_trace(go.Scatter(x=list(range(1, len(losses) + 1)), y=losses, mode="lines", name=name))
+    for (name, losses), colour in zip(curves.items(), run_colours(len(curves))):
+        figure.add_trace(go.Scatter(x=list(range(1, len(losses) + 1)), y=losses, mode="lines", name=name, line=dict(color=colour)))
     figure.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch", yaxis_title="loss (nats per character)", yaxis_type="log")
     return figure
 
@@ -339,7 +418,7 @@ def copy_length():
 
 
 SAMPLE_STYLE = "font-family:monospace;font-size:0.85rem;line-height:1.45;white-space:pre-wrap;overflow-wrap:anywhere;padding:0.75rem 1rem;border-radius:0.5rem;background:#f8f9fa"
-MARK_STYLE = "background:#ffd8a8;color:inherit;padding:0;border-bottom:2px solid #e8590c"
+MARK_STYLE = f"background:{MARK_BACKGROUND};color:inherit;padding:0;border-bottom:2px solid {OKABE_ITO['vermillion']}"
 
 
 def sample_html(sample, spans=()):
