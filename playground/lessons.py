@@ -132,15 +132,21 @@ def _matching(step, facts):
     return ""
 
 
+def _of_the_steps_run(check):
+    """A check of the current run that applies once it is a run of this step: on the step's text,
+    with the settings the step names. Until then, the outcome says what differs."""
+    def checked(step, arguments, evidence):
+        mismatch = _matching(step, evidence.current)
+        return Outcome(False, mismatch) if mismatch else check(step, arguments, evidence.current)
+    return checked
+
+
 def _curve(facts, which):
     return facts.val_bpc if which == "validation" and facts.val_bpc else facts.train_bpc
 
 
-def _loss_below(step, arguments, evidence):
-    facts = evidence.current
-    mismatch = _matching(step, facts)
-    if mismatch:
-        return Outcome(False, mismatch)
+@_of_the_steps_run
+def _loss_below(step, arguments, facts):
     bits, which = arguments["bits"], arguments.get("curve", "train")
     curve = _curve(facts, which)
     if curve and min(curve) < bits:
@@ -150,11 +156,8 @@ def _loss_below(step, arguments, evidence):
     return Outcome(False, f"Not yet: {so_far}; the target is below {bits:g}.")
 
 
-def _stays_above(step, arguments, evidence):
-    facts = evidence.current
-    mismatch = _matching(step, facts)
-    if mismatch:
-        return Outcome(False, mismatch)
+@_of_the_steps_run
+def _stays_above(step, arguments, facts):
     if facts.status not in ("done", "diverged") or not facts.train_bpc:
         return Outcome(False, "Not yet: let the run train to its last epoch.")
     best = min(facts.train_bpc)
@@ -163,11 +166,8 @@ def _stays_above(step, arguments, evidence):
     return Outcome(True, f"done: it reached {best:.2f} bits per character after all, below {arguments['bits']:g}: your run learnt more than most")
 
 
-def _diverged(step, arguments, evidence):
-    facts = evidence.current
-    mismatch = _matching(step, facts)
-    if mismatch:
-        return Outcome(False, mismatch)
+@_of_the_steps_run
+def _diverged(step, arguments, facts):
     if facts.status == "diverged":
         return Outcome(True, f"done: {facts.message}")
     if facts.status == "done":
@@ -175,11 +175,8 @@ def _diverged(step, arguments, evidence):
     return Outcome(False, "Not yet: press Train and watch the loss.")
 
 
-def _validation_turns_up(step, arguments, evidence):
-    facts = evidence.current
-    mismatch = _matching(step, facts)
-    if mismatch:
-        return Outcome(False, mismatch)
+@_of_the_steps_run
+def _validation_turns_up(step, arguments, facts):
     if not facts.val_bpc:
         return Outcome(False, "Not yet: no validation point so far.")
     lowest = min(facts.val_bpc)
@@ -189,11 +186,8 @@ def _validation_turns_up(step, arguments, evidence):
     return Outcome(False, f"Not yet: validation is {facts.val_bpc[-1]:.2f} bits, its lowest {lowest:.2f} at epoch {at}.")
 
 
-def _copies_text(step, arguments, evidence):
-    facts = evidence.current
-    mismatch = _matching(step, facts)
-    if mismatch:
-        return Outcome(False, mismatch)
+@_of_the_steps_run
+def _copies_text(step, arguments, facts):
     if not facts.samples:
         return Outcome(False, "Not yet: the first sample comes after a few seconds of training.")
     shares = [1 - analysis.copied(sample, facts.text).new_share for sample in facts.samples]
@@ -202,11 +196,8 @@ def _copies_text(step, arguments, evidence):
     return Outcome(False, f"Not yet: {shares[-1]:.0%} of the latest sample is copied; watch it pass {arguments['share']:.0%}.")
 
 
-def _beats_baseline(step, arguments, evidence):
-    facts = evidence.current
-    mismatch = _matching(step, facts)
-    if mismatch:
-        return Outcome(False, mismatch)
+@_of_the_steps_run
+def _beats_baseline(step, arguments, facts):
     name = arguments["baseline"]
     baseline = getattr(analysis.baselines(facts.text, facts.settings.val_fraction), name)
     curve = _curve(facts, "validation")
