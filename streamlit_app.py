@@ -65,15 +65,15 @@ def main():
     page = st.navigation(pages)
     lesson_ui.open_from_link(st.empty())
     lesson_ui.go_where_set_up()
-    panel = lesson_ui.panel_slot() if page.url_path != lessons_page.url_path else None
+    panel_shown = page.url_path != lessons_page.url_path and lesson_ui.lesson_panel()
     if page.url_path != train_page.url_path:
         common.training_status_sidebar()
     rooms.join_control()
     common.collect_garbage_now_and_then()  # before the page: a page's run can end early (Stop, st.rerun)
-    try:
-        page.run()
-    finally:  # also when the page stops early (st.stop) or reruns
-        lesson_ui.lesson_panel(panel)
+    before = lesson_ui.what_the_page_did()
+    page.run()
+    if panel_shown and lesson_ui.what_the_page_did() != before:
+        st.rerun()  # the panel, drawn before the page, checks again what the page has just done
 
 
 if get_script_run_ctx() is not None:  # run as the app's script (uvicorn imports this file as a module too)

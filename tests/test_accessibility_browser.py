@@ -13,12 +13,12 @@ AXE = ROOT / "tests" / "node_modules" / "axe-core" / "axe.min.js"
 # Every page of the navigation: (its title there, its address, what is on it once it is drawn).
 # A new page is one more line; the navigation test fails until it is here.
 PAGES = [
-    ("Train", "/", [".js-plotly-plot", ".sample-text", ".st-key-resume_button"]),
+    ("Train", "/", [".js-plotly-plot", ".sample-text", ".st-key-resume_button", ".st-key-lesson_panel"]),
     ("Generate", "/generate", [".sample-text", ".st-key-next_char_chart .js-plotly-plot"]),
     ("Inspect", "/inspect", [".attribution", ".st-key-hidden_map .js-plotly-plot"]),
     ("Compare", "/compare", [".st-key-compare_chart .js-plotly-plot", ".sample-text"]),
     ("How it works", "/how_it_works", [".katex"]),
-    ("Lessons", "/lessons", ["h1:has-text('Lessons')"]),
+    ("Lessons", "/lessons", ["h1:has-text('Lessons')", ".st-key-lesson_step_box"]),
     ("Room", "/room", ["h1:has-text('Room board')", ".st-key-board_code input"]),
 ]
 
@@ -37,10 +37,10 @@ EMOJI = r"/[\p{Extended_Pictographic}\u{1F1E6}-\u{1F1FF}\u{FE0F}]/u"
 
 @pytest.fixture(scope="module")
 def trained(server, browser):
-    """One session with a trained model, a run kept from before it, and a generated sample."""
+    """One session with a trained model, a run kept from before it, a generated sample and a lesson open."""
     assert AXE.exists(), f"axe-core is not installed at {AXE}: npm ci --prefix tests (tests/run.sh does it)"
     page = new_page(browser)
-    open_app(page, f"{server}/?preset=help!&epochs=20")
+    open_app(page, f"{server}/?preset=help!&epochs=20&lesson=temperature&step=2")  # its step in the sidebar on every page
     train_to_the_end(page)
     train_to_the_end(page, from_scratch=True)  # the first run stays on Compare
     go_to(page, "Generate", f"{server}/generate")

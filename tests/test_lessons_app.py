@@ -96,3 +96,30 @@ def test_a_broken_lesson_file_is_named_on_the_lessons_page_and_the_rest_still_op
     assert "A lesson file could not be read, so it is left out: broken.json, step 1 has no 'explain' text" in plain(at.warning[0].value)
     at.button(key="lesson_start_fine").click().run()
     assert at.button(key="page_set_up")
+
+
+def test_set_up_keeps_what_a_presenter_link_locked_and_the_step_says_what_differs():
+    at = app({"lr": "0.01", "locked": "lr", "lesson": "learning-rate", "step": "1"})
+    at.button(key="panel_set_up").click().run()
+    at.switch_page("pages/train.py").run()
+    at.button(key="train_button").click().run()
+    run = wait_for_run(at)
+    assert run.settings.lr == 0.01 and run.settings.epochs == 30  # the lock held; the step set the rest
+    assert "Your current run has lr 0.01, this step 0.0001" in panel_text(at)
+
+
+def test_the_panel_stays_on_a_page_that_waits_for_a_model_and_ticks_on_the_click_that_does_the_step():
+    at = app({"lesson": "temperature", "step": "2"})
+    at.switch_page("pages/generate.py").run()  # no model yet: the page asks for one, the panel stays
+    assert "Train a model first" in panel_text(at) and at.button(key="panel_set_up")
+    at.switch_page("pages/train.py").run()
+    at.button(key="panel_previous").click().run()
+    at.button(key="panel_set_up").click().run()
+    at.switch_page("pages/train.py").run()
+    at.button(key="train_button").click().run()
+    wait_for_run(at)
+    at.button(key="panel_next").click().run()
+    at.button(key="panel_set_up").click().run()  # to Generate, at temperature 0.2
+    at.switch_page("pages/generate.py").run()
+    at.button(key="generate_button").click().run()
+    assert "done:" in panel_text(at) and "copied word for word" in panel_text(at)

@@ -178,22 +178,22 @@ def step_buttons(lesson, index, where):
     close_column.button("Close", key=f"{where}_close", width="stretch", on_click=close, help="Close the lesson; its progress is kept.")
 
 
-def panel_slot():
-    """Where the open lesson's panel goes, at the top of the sidebar; None while no lesson is open."""
-    lesson, _ = open_lesson()
-    return None if lesson is None else st.sidebar.container(key="lesson_panel", border=True)
-
-
-def lesson_panel(slot):
-    """The open lesson's step, into `slot`: drawn after the page, so that its check sees what the
-    page has just done (a text generated, a step taken)."""
+def lesson_panel():
+    """On every page but Lessons, while a lesson is open: its step in the sidebar. Returns whether it drew one."""
     lesson, index = open_lesson()
-    if slot is None or lesson is None:
-        return
-    with slot:
+    if lesson is None:
+        return False
+    with st.sidebar.container(key="lesson_panel", border=True):
         st.caption(f"Lesson: {escape_markdown(lesson.title)}")
         show_step(lesson, index, "panel")
         step_buttons(lesson, index, "panel")
+    return True
+
+
+def what_the_page_did():
+    """What a page can do in one run that a step's check reads: texts generated, a step of Step mode."""
+    details = st.session_state.get("step_details")
+    return len(st.session_state.get("generations", [])), None if details is None else details[1:3]
 
 
 def restart(key):
