@@ -88,7 +88,7 @@ def test_a_killed_process_s_users_get_their_runs_back_from_the_other(balancer):
         button(page, "train_button").click()
         button(page, "resume_button").wait_for(timeout=60_000)
         wait_until_idle(page)
-        assert wait_for(lambda: len(chart_traces(page)) == 1 and len(chart_traces(page)[0]["x"]) == 60), (chart_traces(page), page.locator("[data-testid=stMain]").inner_text()[:600])
+        assert wait_for(lambda: [len(trace["x"]) for trace in chart_traces(page)] == [60]), (chart_traces(page), page.locator("[data-testid=stMain]").inner_text()[:600])
         curve = chart_traces(page)
         busiest = max(processes, key=lambda pid: process_tree_usage(pid)[1] - before[pid])  # the one that trained it
         os.kill(busiest, signal.SIGKILL)  # no time to save anything more: the store has what was saved

@@ -3,7 +3,7 @@
 import time
 from urllib.parse import urlencode
 
-from browser import button, chart_traces, free_port, new_page, open_app, set_number, stop, streamlit_server, train_to_the_end, wait_for, wait_until_idle
+from browser import button, chart_points, chart_traces, free_port, new_page, open_app, set_number, stop, streamlit_server, train_to_the_end, wait_for, wait_until_idle
 from playground.owner import COOKIE_NAME
 from playground.store import FILE_NAME
 
@@ -70,11 +70,11 @@ def test_the_server_restarted_mid_run_brings_the_run_back_at_its_last_save(tmp_p
     with streamlit_server(data_dir=tmp_path, port=port) as url:
         page.reload()
         button(page, "resume_button").wait_for(timeout=30_000)
-        assert wait_for(lambda: len(chart_traces(page)) > 0 and len(chart_traces(page)[0]["x"]) > 3, timeout=20)
+        assert wait_for(lambda: chart_points(page) > 3, timeout=20)  # one read of the chart: it is redrawn meanwhile
         assert "server restarted" in page.locator("[data-testid=stMain]").inner_text()
-        saved = len(chart_traces(page)[0]["x"])
+        saved = chart_points(page)
         button(page, "resume_button").click()
-        assert wait_for(lambda: len(chart_traces(page)[0]["x"]) > saved, timeout=30)
+        assert wait_for(lambda: chart_points(page) > saved, timeout=30)  # Resume redraws the page: for a moment there is no chart
         button(page, "stop_button").click()
         button(page, "resume_button").wait_for(timeout=10_000)
     page.context.close()
