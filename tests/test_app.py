@@ -9,7 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_runs import current_run, kept_runs, owner_of, page_html, shown_samples, wait_for_run, wait_until
 from conftest import ROOT
+from playground import service as service_module
 from playground.service import get_service
+from playground.ui.common import ordinal
 from rnn_core import CharRNN, Vocab, to_bytes
 
 ENTRY = str(ROOT / "streamlit_app.py")
@@ -327,23 +329,37 @@ def test_a_generate_link_keeps_a_long_seed_text():
     assert not at.warning
 
 
-def test_runs_far_back_in_line_show_their_place_and_take_their_turn():
+def test_runs_far_back_in_line_show_their_place_and_take_their_turn(monkeypatch):
+    # Turns of 3 s: the queue stands still long enough for a page to redraw between two of its moves
+    monkeypatch.setattr(service_module, "PIECE_SECONDS", 3.0)
     rooms = [app() for _ in range(5)]
     for at in rooms:
         at.number_input(key="epochs").set_value(5000).run()
         at.button(key="train_button").click().run()
     runs = [current_run(at) for at in rooms]
+    service = get_service()
     try:
-        service = get_service()
-        far_back = lambda: [at for at, run in zip(rooms, runs) if (service.queue_place(run) or 0) > 2]  # noqa: E731
-        assert wait_until(rooms[0], lambda: far_back(), timeout=30), "no run waited behind two others"
-        waiting = far_back()[0]
-        waiting.run()
+        queue = lambda: ([service.queue_place(run) for run in runs], [run.pieces for run in runs])  # noqa: E731
+        shown = None
+        deadline = time.monotonic() + 60
+        while shown is None and time.monotonic() < deadline:
+            before = queue()
+            far_back = [index for index, place in enumerate(before[0]) if (place or 0) > 2]
+            if not far_back:
+                time.sleep(0.1)
+                continue
+            waiting = rooms[far_back[0]]
+            waiting.run()
+            if queue() == before:  # the queue did not move while the page redrew: what it shows is now
+                shown = waiting, before[0][far_back[0]], runs[far_back[0]].pieces
+        assert shown is not None, "no run waited behind two others while its page redrew"
+        waiting, place, pieces = shown
         progress = " ".join(element.proto.text for element in waiting.get("progress"))
-        assert "Waiting for a free worker" in progress and "in line" in progress
+        assert f"Waiting for a free worker: {ordinal(place)} in line" in progress
         assert waiting.get("plotly_chart"), "a waiting run still shows its curve"
-        # every run gets turns: none is starved while the others train
-        assert wait_until(rooms[0], lambda: all(run.trainer.epoch_fraction > 0 for run in runs), timeout=60)
+        # the waiting run gets its turn, and no run is starved while the others train
+        waiting_run = runs[rooms.index(waiting)]
+        assert wait_until(waiting, lambda: waiting_run.pieces > pieces and all(run.trainer.epoch_fraction > 0 for run in runs), timeout=60)
     finally:
         for run in runs:
             service.stop(run)
