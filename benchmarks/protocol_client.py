@@ -33,8 +33,9 @@ FINISHED_EARLY_FOR_RERUN = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_EARLY
 # The app's progress text: "Epoch 12.0 of 150 · ..." (maybe after a "Waiting ..." notice)
 EPOCH_PATTERN = re.compile(r"Epoch (\d+(?:\.\d+)?) of (\d+)")
 # A cached message the server stopped referring to is dropped after this many script runs, as the
-# browser does (its ForwardMsgCache): the live view's charts would otherwise pile up.
-CACHE_RUNS = 2
+# browser does (its ForwardMsgCache): the live view's charts would otherwise pile up. The server
+# says how many in its new_session message (global.maxCachedMessageAge).
+DEFAULT_CACHE_RUNS = 2
 
 
 class ProtocolError(RuntimeError):
@@ -100,9 +101,11 @@ class Session:
         self.pressed = set()  # widget ids whose trigger goes with the next request only
         self.drawn_this_run = set()  # widget ids the current full run drew
         self.timers = {}  # fragment id -> [interval seconds, next due on time.monotonic()]
-        self.cache = {}  # message hash -> [ForwardMsg, script run it was last used in]
-        self.runs_finished = 0
+        self.cache = {}  # message hash -> [ForwardMsg, script run it was last used in, its fragment id]
+        self.cache_runs = DEFAULT_CACHE_RUNS
+        self.runs_finished = 0  # script runs that were not cut short for another
         self.full_run = True  # whether the script run under way is the whole page (not a fragment)
+        self.run_fragment_ids = []  # the fragments the script run under way reruns
         self.script_running = False
         self.page_done = False  # a full run finished and no run followed yet: the page is all drawn
         self.pages_drawn = 0  # full runs that finished (not cut short for another run)
@@ -218,7 +221,7 @@ class Session:
         """A ref_hash message stands for a cached one we reported holding; swap it back in."""
         if message.WhichOneof("type") != "ref_hash":
             if message.metadata.cacheable:
-                self.cache[message.hash] = [message, self.runs_finished]
+                self.cache[message.hash] = [message, self.runs_finished, message.delta.fragment_id]
             return message
         entry = self.cache.get(message.ref_hash)
         if entry is None:
@@ -255,7 +258,10 @@ class Session:
         self.page_done = False
         if message.new_session.initialize.session_id:
             self.session_id = message.new_session.initialize.session_id
-        self.full_run = not message.metadata.run.fragment_ids
+        if message.new_session.config.max_cached_message_age:
+            self.cache_runs = message.new_session.config.max_cached_message_age
+        self.run_fragment_ids = list(message.metadata.run.fragment_ids)
+        self.full_run = not self.run_fragment_ids
         if self.full_run:
             # A full run sets up its fragments' timers afresh: the browser drops the old ones here.
             self.timers.clear()
@@ -292,9 +298,9 @@ class Session:
             self.progress_log.append((time.monotonic(), float(match.group(1))))
 
     def finish_run(self, status):
-        self.runs_finished += 1
         if status == FINISHED_EARLY_FOR_RERUN:
             return  # another run follows at once: the page is not done
+        self.runs_finished += 1
         if self.full_run:
             self.page_done = True
             self.pages_drawn += 1
@@ -303,8 +309,12 @@ class Session:
             for widget_id in set(self.widget_types) - self.drawn_this_run:
                 self.widget_types.pop(widget_id)
                 self.widgets.pop(widget_id, None)
-        for hash_, (_, last_used) in list(self.cache.items()):
-            if self.runs_finished - last_used > CACHE_RUNS:
+        # As the browser ages its cache: a fragment's run ages only that fragment's messages; the
+        # rest of the page may still be referred to by a run the server has yet to answer.
+        for hash_, (_, last_used, fragment_id) in list(self.cache.items()):
+            if self.run_fragment_ids and fragment_id not in self.run_fragment_ids:
+                continue
+            if self.runs_finished - last_used > self.cache_runs:
                 del self.cache[hash_]
 
     # -- driving the page ----------------------------------------------------------------------
