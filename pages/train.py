@@ -15,7 +15,7 @@ from playground.plain_text import char_name, code_span, escape_markdown
 # runs in a worker at the moment (as many as there are workers) redraw often; a room of runs
 # waiting their turn redraws seldom, so the server's time goes to the pages people open.
 LIVE_SECONDS = 1.0
-WAITING_SECONDS = 2.0  # a run far back in line: its curve cannot change before its turn
+WAITING_SECONDS = 2.0  # the waiting view redraws a line of text, not the chart
 NEXT_IN_LINE = 2
 FIRST_POINT_WAIT_SECONDS = 1.5  # a new run's first piece ends at its first point, within a second here
 # A custom text travels in the link while the link stays short enough for every server and proxy
@@ -353,15 +353,11 @@ def draw_progress(run, progress_box):
 def draw_curve_and_sample(run, chart_box, sample_box):
     """The loss curve and the latest sample, into their placeholders."""
     with run.lock:
-        drawn = (run.run_id, len(run.trainer.progress), len(run.history), presenting)
-        curve = run.curve() if st.session_state.get("loss_figure", (None,))[0] != drawn else None
+        curve = run.curve()
         samples = list(run.samples)
-    if curve is not None:  # a run waiting for its turn keeps its curve: the figure is not built again
-        baselines = analysis.baselines(run.text, run.settings.val_fraction)
-        figure = common.loss_figure(curve, height=430 if presenting else 360, font_size=18 if presenting else None, baselines=baselines)
-        st.session_state["loss_figure"] = (drawn, figure)
+    baselines = analysis.baselines(run.text, run.settings.val_fraction)
     with chart_box.container():
-        st.plotly_chart(st.session_state["loss_figure"][1], key="loss_chart", config={"displayModeBar": False})
+        st.plotly_chart(common.loss_figure(curve, height=430 if presenting else 360, font_size=18 if presenting else None, baselines=baselines), key="loss_chart", config={"displayModeBar": False})
         st.caption(common.BASELINE_CAPTION)
     if samples:
         epoch, text = samples[-1]
@@ -385,13 +381,7 @@ def show_message(run, error_box):
 
 
 def live_interval():
-    """How often the live view redraws: never while nothing trains, seldom while the run waits far
-    back in line when the page is drawn, else once a second.
-
-    The view never reruns the page to change its own timer: one that did, each time its run got or
-    lost a turn, redrew whole pages every few seconds in a full room, and under that load a page was
-    left with a timer for a view the server had dropped, and stopped redrawing for good.
-    """
+    """How often the live view redraws: never while nothing trains, seldom while it waits for a worker, else once a second."""
     run = common.current_run()
     if run is None or not run.training:
         return None
@@ -400,7 +390,7 @@ def live_interval():
 
 def waits_long(run):
     """Whether the run waits behind others for a worker. Next in line it stays live: with a few runs
-    per worker each one waits a moment between its turns."""
+    per worker each one waits a moment between its turns, and the page would switch views each time."""
     place = common.service().queue_place(run)
     return place is not None and place > NEXT_IN_LINE
 
@@ -415,9 +405,17 @@ def wait_for_news(run):
         common.wait_for(lambda: not run.training, run.eta_seconds + 0.5)
 
 
+def live_section():
+    """The run's progress, curve and sample: live while it trains in a worker, its place in line while it waits."""
+    run = common.current_run()
+    if run is not None and run.training and waits_long(run):
+        waiting_view(run)
+    else:
+        live_view()
+
+
 @st.fragment(run_every=live_interval())
 def live_view():
-    """The run's progress, curve and sample, redrawn from the run's state while it trains."""
     run = common.current_run()
     if run is None:
         st.info("Press **Train** to start. The loss curve, progress and samples appear here as the network learns.")
@@ -431,6 +429,28 @@ def live_view():
     draw_progress(run, progress_box)
     draw_curve_and_sample(run, chart_box, sample_box)
     show_message(run, error_box)
+    if st.session_state.get("drawn_interval") != live_interval():
+        st.rerun()  # it waits for a worker now: the waiting view takes over
+
+
+def waiting_view(run):
+    """While the run waits for a worker, only its place in line is redrawn: its curve cannot change.
+
+    In a full room most runs wait; a timer that redrew each one's chart cost the server the time
+    a new visitor's page needed.
+    """
+    error_box, progress_box, chart_box, sample_box = run_boxes()
+    with progress_box.container():
+        st.fragment(waiting_progress, run_every=WAITING_SECONDS)()
+    draw_curve_and_sample(run, chart_box, sample_box)
+    show_message(run, error_box)
+
+
+def waiting_progress():
+    run = common.current_run()
+    if run is None or st.session_state.get("drawn_status") != run.status or not waits_long(run):
+        st.rerun()  # its turn came, or it stopped: the live view takes over
+    draw_progress(run, st.empty())
 
 
 # The progress bar's half-second glide, redrawn each second, cost the browser (and so the worker on
@@ -463,7 +483,8 @@ with right:
     run = common.current_run()
     common.keep_current_run()
     st.session_state["drawn_status"] = None if run is None else run.status
-    live_view()
+    st.session_state["drawn_interval"] = live_interval()
+    live_section()
     if run is not None and not run.training and run.epoch > 0:
         common.download_model_button(run, key="download_model_train")
     with st.expander("Use a saved model"):
