@@ -1,6 +1,6 @@
 """The app's speed in a real browser: page load, the "help!" run, and what the live view costs.
 
-    .venv/bin/python benchmarks/app_speed.py [--repeats 5]
+    .venv/bin/python benchmarks/app_speed.py [--repeats 5] [--browser-niceness 19]
 
 Starts `streamlit run` on a free loopback port and drives Debian's Chromium (as the browser tests do).
 - page load: from navigation to the Train button, in a fresh browser context each time;
@@ -9,6 +9,10 @@ Starts `streamlit run` on a free loopback port and drives Debian's Chromium (as 
   through rnn_core alone, wall time for the same epochs. The app runs one BLAS thread per session
   (streamlit_app.py sets it), so rnn_core alone runs in a process set the same way; its time with
   numpy's default threads is printed too.
+
+Here the browser shares the server's 2 cores, which a visitor's own laptop does not: its redraws
+take CPU from the training worker. --browser-niceness runs Chromium below the worker (it runs at
+playground.workers.NICENESS), to tell that cost apart from the server's own.
 """
 
 import argparse
@@ -24,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import button, chromium, streamlit_server, wait_until_idle  # noqa: E402
+from browser import button, launch, streamlit_server, wait_until_idle  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
 from playground.presets import PRESETS, preset_text  # noqa: E402
 from playground.state import Settings, TrainingRun  # noqa: E402
 
@@ -84,8 +89,10 @@ def engine_seconds_in_subprocess(threads):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--browser-niceness", type=int, default=0, help="Chromium's CPU niceness, 0 to 19")
     args = parser.parse_args()
-    with streamlit_server() as url, chromium() as browser:
+    with streamlit_server() as url, sync_playwright() as playwright:
+        browser = launch(playwright, args.browser_niceness)
         first = load_seconds(browser, url)
         loads = [load_seconds(browser, url) for _ in range(args.repeats)]
         print(f"page load: first {first:.2f} s, then median {statistics.median(loads):.2f} s (max {max(loads):.2f} s) over {args.repeats}")
@@ -98,8 +105,9 @@ def main():
             engine_default.append(engine_seconds_in_subprocess(None))
             app.append(train_seconds_in_app(browser, url, LIVE))
         app, engine, engine_default = statistics.median(app), statistics.median(engine), statistics.median(engine_default)
+        browser.close()
     label = f"{LIVE['cell']} H={LIVE['hidden_size']} B={LIVE['batch_size']} T={LIVE['seq_len']}, {LIVE['epochs']} epochs of '{LIVE['preset']}'"
-    print(f"live view: {label}: app {app:.1f} s, rnn_core alone {engine:.1f} s (one BLAS thread, as in the app), overhead {100 * (app / engine - 1):+.1f}%")
+    print(f"live view: {label}: app {app:.1f} s, rnn_core alone {engine:.1f} s (one BLAS thread, as in the app), overhead {100 * (app / engine - 1):+.1f}% (Chromium at niceness {args.browser_niceness})")
     print(f"           rnn_core alone with numpy's default BLAS threads: {engine_default:.1f} s")
 
 
