@@ -28,8 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import button, launch, streamlit_server, wait_until_idle  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from browser import button, chromium, streamlit_server, wait_until_idle  # noqa: E402
 from playground.presets import PRESETS, preset_text  # noqa: E402
 from playground.state import Settings, TrainingRun  # noqa: E402
 
@@ -89,10 +88,9 @@ def engine_seconds_in_subprocess(threads):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--browser-niceness", type=int, default=0, help="Chromium's CPU niceness, 0 to 19")
+    parser.add_argument("--browser-niceness", type=int, default=0, choices=range(20), metavar="0-19", help="Chromium's CPU niceness")
     args = parser.parse_args()
-    with streamlit_server() as url, sync_playwright() as playwright:
-        browser = launch(playwright, args.browser_niceness)
+    with streamlit_server() as url, chromium(args.browser_niceness) as browser:
         first = load_seconds(browser, url)
         loads = [load_seconds(browser, url) for _ in range(args.repeats)]
         print(f"page load: first {first:.2f} s, then median {statistics.median(loads):.2f} s (max {max(loads):.2f} s) over {args.repeats}")
@@ -105,7 +103,6 @@ def main():
             engine_default.append(engine_seconds_in_subprocess(None))
             app.append(train_seconds_in_app(browser, url, LIVE))
         app, engine, engine_default = statistics.median(app), statistics.median(engine), statistics.median(engine_default)
-        browser.close()
     label = f"{LIVE['cell']} H={LIVE['hidden_size']} B={LIVE['batch_size']} T={LIVE['seq_len']}, {LIVE['epochs']} epochs of '{LIVE['preset']}'"
     print(f"live view: {label}: app {app:.1f} s, rnn_core alone {engine:.1f} s (one BLAS thread, as in the app), overhead {100 * (app / engine - 1):+.1f}% (Chromium at niceness {args.browser_niceness})")
     print(f"           rnn_core alone with numpy's default BLAS threads: {engine_default:.1f} s")

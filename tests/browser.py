@@ -95,12 +95,12 @@ def type_text(page, text):
 
 
 @contextlib.contextmanager
-def chromium():
-    """A headless Chromium browser (Playwright), the Debian build."""
+def chromium(niceness=0):
+    """A headless Chromium browser (Playwright), the Debian build, at CPU `niceness` (0 to 19)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = launch(playwright)
+        browser = launch(playwright, niceness)
         try:
             yield browser
         finally:
