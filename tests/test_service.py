@@ -147,7 +147,11 @@ def test_a_lost_worker_stops_the_run_keeps_the_model_and_resume_goes_on(service)
     fraction = run.trainer.epoch_fraction
     run.resume()
     service.train(owner, run)
-    time.sleep(2.0)
+    # the lost pool's successor is spawned cold on this Resume (numpy and the engine to load): on a
+    # busy machine that took more than the 2 s this test once slept
+    deadline = time.monotonic() + 30
+    while run.trainer.epoch_fraction <= fraction and time.monotonic() < deadline:
+        time.sleep(0.1)
     service.stop(run)
     assert run.trainer.epoch_fraction > fraction
 
