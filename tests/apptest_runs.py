@@ -1,8 +1,12 @@
 """Reaching an AppTest session's runs: they live in the training service, under the session's owner."""
 
+import base64
 import html
+import json
 import re
 import time
+
+import numpy as np
 
 from playground.service import get_service
 from playground.ui.common import COLLAPSE_SIDEBAR_ON_NARROW_SCREENS, KEYBOARD_SCROLLING
@@ -56,3 +60,17 @@ def page_html(at):
     """The bodies of the st.html elements a page drew, without the app's own styles and script."""
     bodies = [element.proto.body for element in at.get("html")]
     return [body for body in bodies if not body.startswith("<style>") and body not in (COLLAPSE_SIDEBAR_ON_NARROW_SCREENS, KEYBOARD_SCROLLING)]
+
+
+def chart_spec(at, index=0):
+    """The page's index-th plotly chart as plotly's JSON, its traces' arrays decoded to lists.
+
+    Plotly sends numpy arrays as typed arrays ({"dtype": "f4", "bdata": base64}); plotly.js
+    decodes them in the browser, this does for a test.
+    """
+    spec = json.loads(at.get("plotly_chart")[index].proto.spec)
+    for trace in spec["data"]:
+        for field, value in trace.items():
+            if isinstance(value, dict) and "bdata" in value:
+                trace[field] = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
+    return spec

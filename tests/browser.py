@@ -180,10 +180,14 @@ def button(page, key):
 
 
 def chart_traces(page):
-    """The first chart's traces as the browser holds them: [{"name", "x", "y"}], [] without a chart."""
+    """The first chart's traces as the browser draws them: [{"name", "x", "y"}], [] without a chart.
+
+    They come from plotly.js's `_fullData`: `data` keeps the figure as sent, where numpy arrays are
+    typed-array specs ({dtype, bdata}), not arrays.
+    """
     return page.evaluate(
         "() => { const plot = document.querySelector('.js-plotly-plot');"
-        " return plot && plot.data ? plot.data.map(t => ({name: t.name, x: Array.from(t.x), y: Array.from(t.y)})) : []; }"
+        " return plot && plot._fullData ? plot._fullData.map(t => ({name: t.name, x: Array.from(t.x), y: Array.from(t.y)})) : []; }"
     )
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest_runs import current_run, kept_runs, owner_of, page_html, shown_samples, wait_for_run, wait_until
+from apptest_runs import chart_spec, current_run, kept_runs, owner_of, page_html, shown_samples, wait_for_run, wait_until
 from conftest import ROOT
 from playground import service as service_module
 from playground.service import get_service
@@ -66,7 +66,7 @@ def test_help_training_completes_and_the_loss_falls():
     assert run.status == "done" and run.epoch == 300
     assert run.history[0].train_loss > 1.0 > 0.05 > run.history[-1].train_loss
     assert run.samples[-1][1] == "help!"[: len(run.samples[-1][1])] or run.samples[-1][1].startswith("help!")
-    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    chart = chart_spec(at)
     assert len(chart["data"][0]["y"]) == 300
     assert at.button(key="resume_button") and not at.exception
 

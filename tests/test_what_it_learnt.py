@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from apptest_runs import current_run, shown_samples
+from apptest_runs import chart_spec, current_run, shown_samples
 from rnn_core import Vocab, split_validation
 from rnn_core.attribution import input_attribution
 from rnn_core.baselines import ngram_baselines
@@ -109,7 +109,7 @@ def test_a_link_sets_a_learning_rate_schedule_and_dropout_and_each_point_shows_i
     at.button(key="train_button").click().run()
     run = train_until_done(at)
     assert (run.trainer.lr_schedule, run.trainer.lr_final, run.trainer.warmup, run.model.dropout) == ("cosine", 0.05, 5, 0.2)
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = chart_spec(at)
     train = spec["data"][0]
     rates = train["customdata"]
     assert "learning rate" in train["hovertemplate"]

@@ -19,7 +19,7 @@ def test_what_it_learnt_shows_on_every_page(server, browser):
     open_app(page, f"{server}/?{urlencode(RHYME)}")
     train_to_the_end(page)
     chart = page.locator(".js-plotly-plot").first
-    rates = page.evaluate("() => Array.from(document.querySelector('.js-plotly-plot').data[0].customdata)")
+    rates = page.evaluate("() => Array.from(document.querySelector('.js-plotly-plot')._fullData[0].customdata)")
     assert rates[-1] < rates[len(rates) // 2] < max(rates)  # the learning rate of each point, decaying
     for name in ("uniform guess", "letter counts", "pair counts"):
         assert chart.locator("text", has_text=name).count() == 1, name
