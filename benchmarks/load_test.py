@@ -19,7 +19,7 @@ rooms of 50 or 100 fit beside the server. For each N, on a fresh server: each se
 page with its settings in the link, its own text in the link too or typed into the text area (every
 other session), presses Train and answers the live view's timer until its run reaches the target. Reports sessions completed; all done in (seconds from the
 room's start to the last session's end); spread (when the first session is done, the slowest
-session's epoch fraction over the fastest's: 1.00 is fair); a new visitor's seconds from opening a
+session's epochs per second since its Train over the fastest's: 1.00 is fair); a new visitor's seconds from opening a
 websocket to the page's first script_finished (p50/p95, fresh protocol connections every
 --visitor-pause seconds during the load); one Chromium visitor's page load beside it (--browser-visits
 times, navigation to the Train button); the server's memory per session ((peak - idle)/N of its
@@ -215,13 +215,16 @@ async def protocol_room(url, server_pid, sessions, epochs, timeout, visitor_paus
 
 
 def progress_spread(results):
-    """When the first session was done: the slowest session's epoch fraction over the fastest's."""
+    """When the first session was done: the slowest session's epochs per second since it pressed
+    Train, over the fastest's. A room's sessions press Train over half a minute or more, so their
+    epochs alone at that moment would measure when each arrived, not how fairly the turns went.
+    """
     finished = [result.finished_at for result in results if result.finished_at is not None]
     if not finished:
         return None
     moment = min(finished)
-    fractions = [result.fraction_at(moment) for result in results]
-    return min(fractions) / max(fractions) if max(fractions) > 0 else None
+    rates = [result.fraction_at(moment) / (moment - result.trained_from) for result in results if result.trained_from is not None and result.trained_from < moment]
+    return min(rates) / max(rates) if rates and max(rates) > 0 else None
 
 
 def run_protocol_room(url, server, sessions, epochs, timeout, visitor_pause, browser_visits, browser_pause):

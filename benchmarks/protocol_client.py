@@ -113,6 +113,7 @@ class Session:
         self.progress_text = ""  # the newest st.progress text drawn
         self.progress_log = []  # (time.monotonic(), epoch fraction) at each progress the server drew
         self.errors = []  # exception messages the app showed
+        self.alerts = []  # texts of st.error/st.warning/st.info the full runs drew, the newest run's last
         self.auto_reruns_sent = 0
         self.on_message = None  # optional callback(ForwardMsg) for anything else a caller wants
 
@@ -266,6 +267,7 @@ class Session:
             # A full run sets up its fragments' timers afresh: the browser drops the old ones here.
             self.timers.clear()
             self.drawn_this_run = set()
+            self.alerts = []
 
     def start_timer(self, fragment_id, interval):
         if fragment_id and fragment_id in self.timers and self.timers[fragment_id][0] == interval:
@@ -280,6 +282,8 @@ class Session:
             self.take_progress(body.text)
         elif element_type == "exception":
             self.errors.append(f"{body.type}: {body.message}")
+        elif element_type == "alert" and self.full_run:
+            self.alerts.append(body.body)
         widget_id = getattr(body, "id", "")
         if not widget_id or not widget_id.startswith("$$ID-"):
             return  # not a widget (other elements have no id, or an id of another kind)
@@ -367,6 +371,7 @@ class TrainingResult:
     first_run: float = 0.0  # seconds from connect to the page's first script_finished
     target: int | None = None  # epochs to train
     progress: list = field(default_factory=list)  # (time.monotonic(), epoch fraction)
+    trained_from: float | None = None  # time.monotonic() when it pressed Train
     finished_at: float | None = None  # time.monotonic() when the target was reached, None if not
     error: str | None = None
     auto_reruns: int = 0  # timer reruns the client sent
@@ -412,6 +417,7 @@ async def train_session(base_url, query_string="", text=None, timeout=600.0):
             session.set_value("text", string_value=text)
             await session.run(deadline - time.monotonic())
         session.press("train_button")
+        result.trained_from = time.monotonic()
         await session.run(deadline - time.monotonic())
         if not session.has_widget("stop_button") and not training_over(session):
             raise ProtocolError("pressing Train started no run: " + ("; ".join(session.errors) or session.progress_text or "no progress shown"))
@@ -420,7 +426,7 @@ async def train_session(base_url, query_string="", text=None, timeout=600.0):
         elif reached_target(session):
             result.finished_at = time.monotonic()
         else:
-            result.error = f"the run ended early: {session.progress_text}"
+            result.error = f"the run ended early: {session.progress_text}" + "".join(f" | {alert}" for alert in session.alerts)
     except (ProtocolError, OSError, websockets.InvalidHandshake) as error:
         result.error = f"{type(error).__name__}: {error}"
     finally:

@@ -47,7 +47,7 @@ def comparison_progress():
     owner = common.my_runs()
     if not owner.comparison:
         return
-    st.fragment(_comparison_progress, run_every=1.0)()
+    st.fragment(_comparison_progress, run_every=common.service().watch_interval(1.0))()
 
 
 def _comparison_progress():

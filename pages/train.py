@@ -381,11 +381,12 @@ def show_message(run, error_box):
 
 
 def live_interval():
-    """How often the live view redraws: never while nothing trains, seldom while it waits for a worker, else once a second."""
+    """How often the live view redraws: never while nothing trains, seldom while it waits for a worker,
+    else once a second; less often in a full room (TrainingService.watch_interval)."""
     run = common.current_run()
     if run is None or not run.training:
         return None
-    return WAITING_SECONDS if waits_long(run) else LIVE_SECONDS
+    return common.service().watch_interval(WAITING_SECONDS if waits_long(run) else LIVE_SECONDS)
 
 
 def waits_long(run):
@@ -441,7 +442,7 @@ def waiting_view(run):
     """
     error_box, progress_box, chart_box, sample_box = run_boxes()
     with progress_box.container():
-        st.fragment(waiting_progress, run_every=WAITING_SECONDS)()
+        st.fragment(waiting_progress, run_every=st.session_state["drawn_interval"] or WAITING_SECONDS)()
     draw_curve_and_sample(run, chart_box, sample_box)
     show_message(run, error_box)
 

@@ -26,6 +26,11 @@ PIECE_SECONDS = 1.0
 SAVE_EVERY_SECONDS = 5.0
 SAMPLE_EVERY_SECONDS = 2.0  # a sample costs the worker ~60 ms (GRU H=128): every 2 s is 3% of its time
 PRESENCE_EVERY_SECONDS = 1.0
+# Of every page watching a run in this process together. Each redraw holds Python's lock, which
+# the server's event loop and every other page share: with 100 runs training, views redrawn every
+# 1-2 s took more than a core, and a new visitor's page waited 9-30 s (p95).
+REDRAWS_PER_SECOND = 20
+WATCH_INTERVALS = (1.0, 2.0, 3.0, 5.0, 8.0, 13.0)  # steps, so that a page's timer changes seldom
 FORGET_IDLE_OWNERS_SECONDS = 600  # an owner with nothing training and no page open leaves memory (not the store)
 PAUSED_MESSAGE = "Paused: none of your pages was open for a while. Press Resume to go on."
 RESTARTED_MESSAGE = "The server restarted while this run trained: it is as it was at its last save. Press Resume to go on."
@@ -193,6 +198,16 @@ class TrainingService:
             if run in self._in_flight.values() or run not in self._queue or len(self._in_flight) < workers.WORKERS:
                 return None
             return list(self._queue).index(run) + 1
+
+    def watch_interval(self, seconds):
+        """How often a page watching a training run should redraw: every `seconds`, or less often
+        when so many runs train that their pages would redraw more than REDRAWS_PER_SECOND times a
+        second in all. One of WATCH_INTERVALS (the next step up from `seconds`).
+        """
+        with self._lock:
+            training = len(self._queue) + len(self._in_flight)
+        wanted = max(seconds, training / REDRAWS_PER_SECOND)
+        return next((step for step in WATCH_INTERVALS if step >= wanted), WATCH_INTERVALS[-1])
 
     def save(self, owner, run):
         """Write the run to the store now (model, training state, description)."""

@@ -11,7 +11,7 @@ import pytest
 from playground import workers
 from playground.limits import Caps
 from playground.presets import preset_text
-from playground.service import PAUSED_MESSAGE, RESTARTED_MESSAGE, TrainingService
+from playground.service import PAUSED_MESSAGE, REDRAWS_PER_SECOND, RESTARTED_MESSAGE, TrainingService
 from playground.state import Settings, TrainingRun
 from playground.store import FILE_NAME, RunStore, StoreFull
 
@@ -112,6 +112,17 @@ def test_runs_take_fair_turns_and_waiting_ones_know_their_place(service):
     for run in runs:
         service.stop(run)
     assert min(progress) > 0 and min(progress) >= 0.5 * max(progress), progress
+
+
+def test_pages_redraw_less_often_when_many_runs_train(service):
+    assert service.watch_interval(1.0) == 1.0 and service.watch_interval(2.0) == 2.0
+    runs = [start(service, f"{index:032x}", preset_text("rhyme"), Settings(epochs=5000, seed=index))[1] for index in range(2 * REDRAWS_PER_SECOND + 1)]
+    # 41 runs' pages at 3 s redraw 14 times a second in all; at 2 s they would pass 20
+    assert service.watch_interval(1.0) == 3.0 and service.watch_interval(2.0) == 3.0 and service.watch_interval(5.0) == 5.0
+    for run in runs:
+        service.stop(run)
+    assert all(wait_while_training(run) for run in runs)
+    assert service.watch_interval(1.0) == 1.0
 
 
 def test_a_run_whose_owner_left_is_paused_after_the_session_ttl(tmp_path):

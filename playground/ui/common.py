@@ -535,7 +535,7 @@ def training_status_sidebar():
     if run is None:
         return
     with st.sidebar:
-        st.fragment(_training_status, run_every=SIDEBAR_EVERY_SECONDS if run.training else None)()
+        st.fragment(_training_status, run_every=service().watch_interval(SIDEBAR_EVERY_SECONDS) if run.training else None)()
 
 
 def _training_status():

@@ -149,7 +149,7 @@ def show_step(lesson, index, where):
     st.markdown(escape_markdown(step.explain))
     st.button("Set it up", key=f"{where}_set_up", type="primary", on_click=set_up, args=(step,), help="Puts this step's text and settings on its page, as a presenter link would.")
     st.markdown(f"*Do:* {escape_markdown(step.do)}")
-    st.fragment(_step_check, run_every=PANEL_EVERY_SECONDS if _training() else None)(lesson, index, where)
+    st.fragment(_step_check, run_every=common.service().watch_interval(PANEL_EVERY_SECONDS) if _training() else None)(lesson, index, where)
 
 
 def _training():
