@@ -107,7 +107,8 @@ class Session:
         self.full_run = True  # whether the script run under way is the whole page (not a fragment)
         self.run_fragment_ids = []  # the fragments the script run under way reruns
         self.script_running = False
-        self.page_done = False  # a full run finished and no run followed yet: the page is all drawn
+        self.page_done = False  # the page is all drawn (a full run finished) and no run is under way
+        self.page_progress = None  # the text of the progress bar on the page now; None while the page has none
         self.pages_drawn = 0  # full runs that finished (not cut short for another run)
         self.last_status = None  # the script_finished status of the newest of those
         self.progress_text = ""  # the newest st.progress text drawn
@@ -268,6 +269,7 @@ class Session:
             self.timers.clear()
             self.drawn_this_run = set()
             self.alerts = []
+            self.page_progress = None
 
     def start_timer(self, fragment_id, interval):
         if fragment_id and fragment_id in self.timers and self.timers[fragment_id][0] == interval:
@@ -296,7 +298,7 @@ class Session:
                 self.widgets[widget_id] = state
 
     def take_progress(self, text):
-        self.progress_text = text
+        self.progress_text = self.page_progress = text
         match = EPOCH_PATTERN.search(text)
         if match:
             self.progress_log.append((time.monotonic(), float(match.group(1))))
@@ -305,8 +307,9 @@ class Session:
         if status == FINISHED_EARLY_FOR_RERUN:
             return  # another run follows at once: the page is not done
         self.runs_finished += 1
-        if self.full_run:
+        if self.full_run or self.pages_drawn:
             self.page_done = True
+        if self.full_run:
             self.pages_drawn += 1
             self.last_status = status
             # Widgets this run did not draw are gone from the page; the browser stops reporting them.
@@ -394,10 +397,12 @@ def reached_target(session):
 def training_over(session):
     """Whether the run reached its target epochs, or ended otherwise (stopped, diverged).
 
-    A run that ended shows Resume; the page's run that drew it is read to its end, since the
-    progress bar comes after the buttons.
+    A run that ended shows Resume beside its progress bar, once no script run is under way. A full
+    run can reach the client without its fragments: a fragment run that starts before the server
+    has sent the full run's messages drops those of that fragment, then draws it afresh (Streamlit's
+    ForwardMsgQueue.clear). So the page is not over until it holds a progress bar again.
     """
-    return reached_target(session) or (session.has_widget("resume_button") and session.page_done)
+    return reached_target(session) or (session.has_widget("resume_button") and session.page_done and session.page_progress is not None)
 
 
 async def train_session(base_url, query_string="", text=None, timeout=600.0):

@@ -9,7 +9,7 @@ from browser import streamlit_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))  # benchmarks is not a package
 
-from protocol_client import Session, first_run_seconds, train_room  # noqa: E402
+from protocol_client import Session, first_run_seconds, reached_target, train_room, training_over  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 TEXT = "abcabc abcabc " * 20
@@ -66,3 +66,35 @@ def test_the_client_ages_its_message_cache_as_the_browser_does():
     for _ in range(3):  # full runs that no longer draw it
         script_run(session)
     assert "page" not in session.cache
+
+
+def element_run(session, elements, fragment_ids=()):
+    """A script run that draws `elements`: ("button", key) or ("progress", text)."""
+    session.handle(forward("new_session", fragment_ids))
+    for element_type, value in elements:
+        message = ForwardMsg()
+        if element_type == "button":
+            message.delta.new_element.button.id = f"$$ID-0123abcd-{value}"
+        else:
+            message.delta.new_element.progress.text = value
+        session.handle(message)
+    finished = "FINISHED_FRAGMENT_RUN_SUCCESSFULLY" if fragment_ids else "FINISHED_SUCCESSFULLY"
+    session.handle(forward("script_finished", status=ForwardMsg.ScriptFinishedStatus.Value(finished)))
+
+
+def test_a_run_is_over_only_once_the_page_shows_its_progress_again():
+    session = Session("http://127.0.0.1:1")
+    element_run(session, [("button", "stop_button")], fragment_ids=())
+    element_run(session, [("progress", "Waiting for a free worker: 3rd in line · Epoch 268.5 of 300")], fragment_ids=["waiting"])
+    # the run ended; the full run that draws Resume came without its live view's messages (a
+    # fragment run that started before they were sent dropped them)
+    element_run(session, [("button", "resume_button")])
+    assert not training_over(session), "the client took a page without its progress bar for a run that ended early"
+    element_run(session, [("progress", "Epoch 300.0 of 300 · loss 0.064 bits/char")], fragment_ids=["live"])
+    assert training_over(session) and reached_target(session)
+
+
+def test_a_run_that_stopped_early_is_over_with_its_progress_short_of_the_target():
+    session = Session("http://127.0.0.1:1")
+    element_run(session, [("button", "resume_button"), ("progress", "Epoch 120.0 of 300")])
+    assert training_over(session) and not reached_target(session)
