@@ -46,10 +46,22 @@ def forward(kind, fragment_ids=(), fragment_id="", status=None, hash_=None):
     return message
 
 
-def script_run(session, fragment_ids=(), elements=(), status=ForwardMsg.ScriptFinishedStatus.Value("FINISHED_SUCCESSFULLY")):
+def script_run(session, fragment_ids=(), elements=(), status=None, drawn=()):
+    """One script run as the client receives it: cacheable deltas (hash, fragment id), other
+    elements drawn ("button", key) or ("progress", text), then script_finished (by default, the
+    status of a successful full or fragment run)."""
     session.handle(forward("new_session", fragment_ids))
     for hash_, fragment_id in elements:
         session.handle(session.resolve_reference(forward("delta", fragment_id=fragment_id, hash_=hash_)))
+    for element_type, value in drawn:
+        message = ForwardMsg()
+        if element_type == "button":
+            message.delta.new_element.button.id = f"$$ID-0123abcd-{value}"
+        else:
+            message.delta.new_element.progress.text = value
+        session.handle(message)
+    if status is None:
+        status = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_FRAGMENT_RUN_SUCCESSFULLY" if fragment_ids else "FINISHED_SUCCESSFULLY")
     session.handle(forward("script_finished", status=status))
 
 
@@ -57,7 +69,7 @@ def test_the_client_ages_its_message_cache_as_the_browser_does():
     session = Session("http://127.0.0.1:1")
     script_run(session, elements=[("page", ""), ("chart", "live")])  # a full run: the page and the live view's chart
     for _ in range(5):  # the live view's timer: its own runs age only its own messages
-        script_run(session, fragment_ids=["live"], status=ForwardMsg.ScriptFinishedStatus.Value("FINISHED_FRAGMENT_RUN_SUCCESSFULLY"))
+        script_run(session, fragment_ids=["live"])
     assert "page" in session.cache, "a fragment's runs dropped a message of the page the server may still refer to"
     assert "chart" not in session.cache
     for _ in range(5):  # runs cut short for another do not age anything
@@ -68,33 +80,19 @@ def test_the_client_ages_its_message_cache_as_the_browser_does():
     assert "page" not in session.cache
 
 
-def element_run(session, elements, fragment_ids=()):
-    """A script run that draws `elements`: ("button", key) or ("progress", text)."""
-    session.handle(forward("new_session", fragment_ids))
-    for element_type, value in elements:
-        message = ForwardMsg()
-        if element_type == "button":
-            message.delta.new_element.button.id = f"$$ID-0123abcd-{value}"
-        else:
-            message.delta.new_element.progress.text = value
-        session.handle(message)
-    finished = "FINISHED_FRAGMENT_RUN_SUCCESSFULLY" if fragment_ids else "FINISHED_SUCCESSFULLY"
-    session.handle(forward("script_finished", status=ForwardMsg.ScriptFinishedStatus.Value(finished)))
-
-
 def test_a_run_is_over_only_once_the_page_shows_its_progress_again():
     session = Session("http://127.0.0.1:1")
-    element_run(session, [("button", "stop_button")], fragment_ids=())
-    element_run(session, [("progress", "Waiting for a free worker: 3rd in line · Epoch 268.5 of 300")], fragment_ids=["waiting"])
+    script_run(session, drawn=[("button", "stop_button")])
+    script_run(session, ["waiting"], drawn=[("progress", "Waiting for a free worker: 3rd in line · Epoch 268.5 of 300")])
     # the run ended; the full run that draws Resume came without its live view's messages (a
     # fragment run that started before they were sent dropped them)
-    element_run(session, [("button", "resume_button")])
+    script_run(session, drawn=[("button", "resume_button")])
     assert not training_over(session), "the client took a page without its progress bar for a run that ended early"
-    element_run(session, [("progress", "Epoch 300.0 of 300 · loss 0.064 bits/char")], fragment_ids=["live"])
+    script_run(session, ["live"], drawn=[("progress", "Epoch 300.0 of 300 · loss 0.064 bits/char")])
     assert training_over(session) and reached_target(session)
 
 
 def test_a_run_that_stopped_early_is_over_with_its_progress_short_of_the_target():
     session = Session("http://127.0.0.1:1")
-    element_run(session, [("button", "resume_button"), ("progress", "Epoch 120.0 of 300")])
+    script_run(session, drawn=[("button", "resume_button"), ("progress", "Epoch 120.0 of 300")])
     assert training_over(session) and not reached_target(session)
