@@ -38,12 +38,14 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from browser import button, launch, process_tree_usage, process_usage, streamlit_server  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from protocol_client import first_run_seconds, train_room  # noqa: E402
+from rnn_core.cli import non_negative_int, positive_int  # noqa: E402
 
 SESSION_TTL = 5
 WORDS = "the cat dog sat ran on in a mat log sun moon red blue big small old new".split()
@@ -297,12 +299,12 @@ def chromium_mode(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--client", choices=["chromium", "protocol"], default="chromium", help="the room: Chromium tabs, or protocol_client.py sessions in one process")
-    parser.add_argument("--sessions", type=int, nargs="+", default=[5, 10, 20])
+    parser.add_argument("--sessions", type=positive_int, nargs="+", default=[5, 10, 20])
     parser.add_argument("--room-niceness", type=int, default=0, help="CPU niceness of the room's browser (0-19; chromium)")
-    parser.add_argument("--epochs", type=int, default=150, help="of each session's run")
+    parser.add_argument("--epochs", type=positive_int, default=150, help="of each session's run")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--visitor-pause", type=float, default=2.0, help="seconds between protocol visitors (protocol)")
-    parser.add_argument("--browser-visits", type=int, default=3, help="Chromium page loads during the load, 0 for none (protocol)")
+    parser.add_argument("--browser-visits", type=non_negative_int, default=3, help="Chromium page loads during the load, 0 for none (protocol)")
     parser.add_argument("--browser-pause", type=float, default=10.0, help="seconds between Chromium page loads (protocol)")
     args = parser.parse_args()
     if args.client == "protocol":

@@ -1,6 +1,7 @@
 """The browser-free load client (benchmarks/protocol_client.py) trains on the Train page as a browser would."""
 
 import asyncio
+import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlencode
@@ -96,3 +97,10 @@ def test_a_run_that_stopped_early_is_over_with_its_progress_short_of_the_target(
     session = Session("http://127.0.0.1:1")
     script_run(session, drawn=[("button", "resume_button"), ("progress", "Epoch 120.0 of 300")])
     assert training_over(session) and not reached_target(session)
+
+
+def test_the_load_test_refuses_a_room_of_no_sessions_in_words():
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "load_test.py"
+    result = subprocess.run([sys.executable, str(script), "--client", "protocol", "--sessions", "0"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "--sessions: 0 must be at least 1" in result.stderr and "Traceback" not in result.stderr
