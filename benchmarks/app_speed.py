@@ -6,9 +6,12 @@ Starts `streamlit run` on a free loopback port and drives Debian's Chromium (as 
 - page load: from navigation to the Train button, in a fresh browser context each time;
 - help!: from the click on Train to the finished 300-epoch run (the Resume button);
 - live view overhead: the same training in the app (chart, progress and samples redrawn live) and
-  through rnn_core alone, wall time for the same epochs. The app runs one BLAS thread per session
-  (streamlit_app.py sets it), so rnn_core alone runs in a process set the same way; its time with
-  numpy's default threads is printed too.
+  through rnn_core alone, for the same epochs, two ways: wall time from the click on Train to the
+  finished run (the engine's from the call), and from the run's first point to its end, which
+  leaves out what a run pays once at its start (the click's page run, the first piece's hand-over:
+  the first-point latency, measured in tests/test_runs_outlive_the_tab.py) and measures what the
+  live view costs while it trains. The app's workers run one BLAS thread each, so rnn_core alone
+  runs in a process set the same way; its time with numpy's default threads is printed too.
 
 Here the browser shares the server's 2 cores, which a visitor's own laptop does not: its redraws
 take CPU from the training worker. --browser-niceness runs Chromium below the worker (it runs at
@@ -47,30 +50,53 @@ def load_seconds(browser, url):
     return seconds
 
 
+# Stamps, in the page's own clock, the moments the first progress bar (the run's first point) and
+# the Resume button (the finished run) are drawn; polling from here would cost the browser CPU.
+WATCH_THE_RUN = """() => {
+    window.runMoments = {};
+    new MutationObserver(() => {
+        if (!window.runMoments.firstPoint && document.querySelector("[data-testid=stProgress]")) window.runMoments.firstPoint = performance.now();
+        if (!window.runMoments.done && document.querySelector(".st-key-resume_button button")) window.runMoments.done = performance.now();
+    }).observe(document.body, {childList: true, subtree: true});
+}"""
+
+
 def train_seconds_in_app(browser, url, settings):
-    """From the click on Train to the finished run, in the browser."""
+    """(From the click on Train to the finished run, from the run's first point to its end), in the
+    browser. A run of a few seconds can draw Resume before its progress bar: then the second is None."""
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{url}/?{urlencode(settings)}")
     button(page, "train_button").wait_for(timeout=30_000)
     wait_until_idle(page)
+    page.evaluate(WATCH_THE_RUN)
     started = time.perf_counter()
     button(page, "train_button").click()
     button(page, "resume_button").wait_for(timeout=600_000)
     seconds = time.perf_counter() - started
+    moments = page.evaluate("() => window.runMoments")
     context.close()
-    return seconds
+    first_point = moments.get("firstPoint")
+    return seconds, (moments["done"] - first_point) / 1000 if first_point is not None and first_point < moments["done"] else None
 
 
 def train_seconds_in_engine(settings):
-    """The same epochs through rnn_core alone (validation included, no samples, no drawing)."""
+    """(The whole run, from its first point to its end) of the same epochs through rnn_core alone
+    (validation included, no samples, no drawing)."""
     values = {key: value for key, value in settings.items() if key != "preset"}
     values["cell"], values["optimizer"] = values["cell"].lower(), values["optimizer"].lower()
     key = next(name for name, preset in PRESETS.items() if preset[0] == settings["preset"])
     run = TrainingRun(preset_text(key), Settings(**values))
+    first_point = []
+
+    def stamp_first_point(event):
+        if not first_point:
+            first_point.append(time.perf_counter())
+
     started = time.perf_counter()
-    run.trainer.train(run.target_epochs)
-    return time.perf_counter() - started
+    run.trainer.train(run.target_epochs, callback=stamp_first_point)
+    ended = time.perf_counter()
+    return ended - started, ended - first_point[0]
 
 
 def engine_seconds_in_subprocess(threads):
@@ -80,9 +106,10 @@ def engine_seconds_in_subprocess(threads):
         env.pop(variable, None)
         if threads:
             env[variable] = str(threads)
-    code = "import app_speed; print(app_speed.train_seconds_in_engine(app_speed.LIVE))"
+    code = "import app_speed; print(*app_speed.train_seconds_in_engine(app_speed.LIVE))"
     result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parent, env=env, capture_output=True, text=True, check=True)
-    return float(result.stdout.split()[-1])
+    whole, from_first_point = result.stdout.split()[-2:]
+    return float(whole), float(from_first_point)
 
 
 def main():
@@ -94,7 +121,7 @@ def main():
         first = load_seconds(browser, url)
         loads = [load_seconds(browser, url) for _ in range(args.repeats)]
         print(f"page load: first {first:.2f} s, then median {statistics.median(loads):.2f} s (max {max(loads):.2f} s) over {args.repeats}")
-        helps = [train_seconds_in_app(browser, url, HELP) for _ in range(args.repeats)]
+        helps = [train_seconds_in_app(browser, url, HELP)[0] for _ in range(args.repeats)]
         print(f'"help!" 300 epochs, click to finished: median {statistics.median(helps):.2f} s (max {max(helps):.2f} s)')
         # alternate the two, so that drift in this machine's speed falls on both alike
         app, engine, engine_default = [], [], []
@@ -102,10 +129,13 @@ def main():
             engine.append(engine_seconds_in_subprocess(1))
             engine_default.append(engine_seconds_in_subprocess(None))
             app.append(train_seconds_in_app(browser, url, LIVE))
-        app, engine, engine_default = statistics.median(app), statistics.median(engine), statistics.median(engine_default)
     label = f"{LIVE['cell']} H={LIVE['hidden_size']} B={LIVE['batch_size']} T={LIVE['seq_len']}, {LIVE['epochs']} epochs of '{LIVE['preset']}'"
-    print(f"live view: {label}: app {app:.1f} s, rnn_core alone {engine:.1f} s (one BLAS thread, as in the app), overhead {100 * (app / engine - 1):+.1f}% (Chromium at niceness {args.browser_niceness})")
-    print(f"           rnn_core alone with numpy's default BLAS threads: {engine_default:.1f} s")
+    print(f"live view: {label}, Chromium at niceness {args.browser_niceness}, medians over {args.repeats}:")
+    for index, span in enumerate(("click to finished", "first point to end")):
+        in_app = statistics.median(seconds[index] for seconds in app)
+        alone = statistics.median(seconds[index] for seconds in engine)
+        print(f"  {span}: app {in_app:.1f} s, rnn_core alone {alone:.1f} s (one BLAS thread, as in the app's workers), overhead {100 * (in_app / alone - 1):+.1f}%")
+    print(f"  rnn_core alone with numpy's default BLAS threads: {statistics.median(seconds[0] for seconds in engine_default):.1f} s")
 
 
 if __name__ == "__main__":

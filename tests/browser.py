@@ -114,7 +114,10 @@ def launch(playwright, niceness=0):
     with tempfile.TemporaryDirectory() as folder:
         wrapper = os.path.join(folder, "chromium")
         with open(wrapper, "w") as script:
-            script.write(f'#!/bin/sh\nexec nice -n {int(niceness)} "{chromium_path()}" "$@"\n')
+            # Playwright starts the browser in a session of its own, which Linux schedules as a group
+            # (autogroup) beside the server's, whatever each process's niceness; and Chromium sets
+            # its processes' niceness itself. So the group's niceness is set, where Linux has one.
+            script.write(f'#!/bin/sh\necho {int(niceness)} > /proc/self/autogroup 2>/dev/null\nexec nice -n {int(niceness)} "{chromium_path()}" "$@"\n')
         os.chmod(wrapper, 0o755)
         return playwright.chromium.launch(executable_path=wrapper, args=CHROMIUM_ARGS)
 
