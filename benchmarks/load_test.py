@@ -20,8 +20,10 @@ page with its settings in the link, its own text in the link too or typed into t
 other session), presses Train and answers the live view's timer until its run reaches the target. Reports sessions completed; all done in (seconds from the
 room's start to the last session's end); spread (when the first session is done, the slowest
 session's epochs per second since its Train over the fastest's: 1.00 is fair); a new visitor's seconds from opening a
-websocket to the page's first script_finished (p50/p95, fresh protocol connections every
---visitor-pause seconds during the load); one Chromium visitor's page load beside it (--browser-visits
+websocket to the page's first script_finished (p50/p95 and how many, fresh protocol connections every
+--visitor-pause seconds during the load), apart for the visitors who came while all N sessions
+trained (from the last one's Train to the first one's end) and while the room arrived (its N
+sessions open the page, type and press Train all at once, a rush no real room makes); one Chromium visitor's page load beside it (--browser-visits
 times, navigation to the Train button); the server's memory per session ((peak - idle)/N of its
 process tree, training workers included); and CPU seconds of the protocol client (its event loop's
 thread) against the server's process tree over the load.
@@ -174,11 +176,12 @@ class ChromiumVisitor(threading.Thread):
 
 
 async def visit_repeatedly(url, pause, stop):
-    """A new protocol visitor every `pause` seconds until `stop` is set: their first-run seconds."""
+    """A new protocol visitor every `pause` seconds until `stop` is set: [(when it came (time.monotonic()), its first-run seconds)]."""
     times = []
     while not stop.is_set():
         try:
-            times.append(await first_run_seconds(url))
+            came = time.monotonic()
+            times.append((came, await first_run_seconds(url)))
         except Exception as error:  # noqa: BLE001 - a failed visit is a result, not a crash
             print(f"  a visitor's page load failed: {type(error).__name__}: {error}", file=sys.stderr)
         try:
@@ -229,6 +232,24 @@ def progress_spread(results):
     return min(rates) / max(rates) if rates and max(rates) > 0 else None
 
 
+def visits_by_phase(visits, results):
+    """The first-run seconds of the visitors who came while the room arrived (before its last
+    session pressed Train), and of those who came while all its sessions trained (until the first
+    was done). visits: [(when it came, seconds)] from visit_repeatedly.
+    """
+    pressed = [result.trained_from for result in results if result.trained_from is not None]
+    finished = [result.finished_at for result in results if result.finished_at is not None]
+    all_training_from = max(pressed, default=float("inf"))
+    all_training_until = min(finished, default=float("inf"))
+    arriving = [seconds for came, seconds in visits if came < all_training_from]
+    all_training = [seconds for came, seconds in visits if all_training_from <= came < all_training_until]
+    return arriving, all_training
+
+
+def p50_p95(seconds):
+    return (statistics.median(seconds), percentile(seconds, 0.95)) if seconds else (float("nan"), float("nan"))
+
+
 def run_protocol_room(url, server, sessions, epochs, timeout, visitor_pause, browser_visits, browser_pause):
     asyncio.run(first_run_seconds(url))  # the app's first run imports its modules: not part of the load
     idle_memory, server_cpu_before = process_tree_usage(server.pid)
@@ -244,6 +265,7 @@ def run_protocol_room(url, server, sessions, epochs, timeout, visitor_pause, bro
     chromium.done.set()
     if browser_visits:
         chromium.join(150)
+    arriving, all_training = visits_by_phase(visits, results)
     errors = sorted({result.error for result in results if result.error})
     for error in errors[:3]:
         print(f"  a session failed: {error}", file=sys.stderr)
@@ -253,9 +275,8 @@ def run_protocol_room(url, server, sessions, epochs, timeout, visitor_pause, bro
         "completed": sum(result.completed for result in results),
         "seconds": seconds,
         "spread": progress_spread(results),
-        "p50": statistics.median(visits) if visits else float("nan"),
-        "p95": percentile(visits, 0.95) if visits else float("nan"),
-        "visits": len(visits),
+        "arriving": arriving,
+        "all_training": all_training,
         "chromium": chromium.load_times,
         "memory_per_session": (max(peak_memory, idle_memory) - idle_memory) / sessions,
         "peak_memory": peak_memory,
@@ -266,15 +287,16 @@ def run_protocol_room(url, server, sessions, epochs, timeout, visitor_pause, bro
 
 
 def protocol_mode(args):
-    print(f"{'N':>4}{'completed':>11}{'all done in':>13}{'spread':>8}{'visit p50':>11}{'visit p95':>11}{'visits':>8}{'Chromium loads':>22}{'MB/session':>12}{'peak MB':>9}{'idle MB':>9}{'CPU client/server':>19}")
+    print(f"{'N':>4}{'completed':>11}{'all done in':>13}{'spread':>8}{'visit p50/p95 (n) all training':>32}{'arriving':>22}{'Chromium loads':>22}{'MB/session':>12}{'peak MB':>9}{'idle MB':>9}{'CPU client/server':>19}")
     for sessions in args.sessions:
         options = ("--server.fileWatcherType", "none", "--server.disconnectedSessionTTL", str(SESSION_TTL))
         with streamlit_server(options=options, with_process=True) as (url, server):
             row = run_protocol_room(url, server, sessions, args.epochs, args.timeout, args.visitor_pause, args.browser_visits, args.browser_pause)
         spread = f"{row['spread']:.2f}" if row["spread"] is not None else "-"
         chromium = " ".join(f"{seconds:.1f}" for seconds in row["chromium"]) or "-"
+        visits = {phase: "{:.2f}/{:.2f} s ({})".format(*p50_p95(row[phase]), len(row[phase])) for phase in ("all_training", "arriving")}
         print(
-            f"{sessions:>4}{row['completed']:>8}/{sessions:<3}{row['seconds']:>11.0f}s{spread:>8}{row['p50']:>10.2f}s{row['p95']:>10.2f}s{row['visits']:>8}"
+            f"{sessions:>4}{row['completed']:>8}/{sessions:<3}{row['seconds']:>11.0f}s{spread:>8}{visits['all_training']:>32}{visits['arriving']:>22}"
             f"{chromium + ' s':>22}{row['memory_per_session']:>12.1f}{row['peak_memory']:>9.0f}{row['idle_memory']:>9.0f}"
             f"{row['client_cpu']:>12.1f}/{row['server_cpu']:.1f} s",
             flush=True,

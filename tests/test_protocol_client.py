@@ -10,7 +10,8 @@ from browser import streamlit_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))  # benchmarks is not a package
 
-from protocol_client import Session, first_run_seconds, reached_target, train_room, training_over  # noqa: E402
+from load_test import visits_by_phase  # noqa: E402
+from protocol_client import Session, TrainingResult, first_run_seconds, reached_target, train_room, training_over  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 TEXT = "abcabc abcabc " * 20
@@ -104,3 +105,12 @@ def test_the_load_test_refuses_a_room_of_no_sessions_in_words():
     result = subprocess.run([sys.executable, str(script), "--client", "protocol", "--sessions", "0"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "--sessions: 0 must be at least 1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_visitors_are_told_apart_by_whether_the_room_was_arriving_or_all_training():
+    pressed_at, finished_at = [10.0, 12.0, 15.0], [40.0, 44.0, None]  # the third session failed
+    results = [TrainingResult(trained_from=pressed, finished_at=finished) for pressed, finished in zip(pressed_at, finished_at)]
+    visits = [(11.0, 3.0), (14.9, 2.5), (15.0, 0.4), (39.9, 0.6), (40.0, 0.2), (50.0, 0.1)]
+    arriving, all_training = visits_by_phase(visits, results)
+    assert arriving == [3.0, 2.5]  # before the last session pressed Train
+    assert all_training == [0.4, 0.6]  # until the first session was done
