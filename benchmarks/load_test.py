@@ -19,7 +19,7 @@ rooms of 50 or 100 fit beside the server. For each N, on a fresh server: each se
 page with its settings in the link, its own text in the link too or typed into the text area (every
 other session), presses Train and answers the live view's timer until its run reaches the target. Reports sessions completed; all done in (seconds from the
 room's start to the last session's end); spread (when the first session is done, the slowest
-session's epochs per second since its Train over the fastest's: 1.00 is fair); a new visitor's seconds from opening a
+session's characters trained per second since its Train over the fastest's: 1.00 is fair); a new visitor's seconds from opening a
 websocket to the page's first script_finished (p50/p95 and how many, fresh protocol connections every
 --visitor-pause seconds during the load), apart for the visitors who came while all N sessions
 trained (from the last one's Train to the first one's end) and while the room arrived (its N
@@ -219,16 +219,18 @@ async def protocol_room(url, server_pid, sessions, epochs, timeout, visitor_paus
     return results, await visitors, await memory, seconds
 
 
-def progress_spread(results):
-    """When the first session was done: the slowest session's epochs per second since it pressed
-    Train, over the fastest's. A room's sessions press Train over half a minute or more, so their
-    epochs alone at that moment would measure when each arrived, not how fairly the turns went.
+def progress_spread(results, epoch_chars):
+    """When the first session was done: the slowest session's characters trained per second since
+    it pressed Train, over the fastest's. A room's sessions press Train over half a minute or more,
+    so their progress alone at that moment would measure when each arrived, not how fairly the turns
+    went; and their texts differ in length (744 to 1,160 characters), so epochs are not equal work.
+    epoch_chars[i]: the characters of session i's text, one epoch of it (the room trains on all of it).
     """
     finished = [result.finished_at for result in results if result.finished_at is not None]
     if not finished:
         return None
     moment = min(finished)
-    rates = [result.fraction_at(moment) / (moment - result.trained_from) for result in results if result.trained_from is not None and result.trained_from < moment]
+    rates = [chars * result.fraction_at(moment) / (moment - result.trained_from) for result, chars in zip(results, epoch_chars) if result.trained_from is not None and result.trained_from < moment]
     return min(rates) / max(rates) if rates and max(rates) > 0 else None
 
 
@@ -274,7 +276,7 @@ def run_protocol_room(url, server, sessions, epochs, timeout, visitor_pause, bro
     return {
         "completed": sum(result.completed for result in results),
         "seconds": seconds,
-        "spread": progress_spread(results),
+        "spread": progress_spread(results, [len(session_text(index)) for index in range(sessions)]),
         "arriving": arriving,
         "all_training": all_training,
         "chromium": chromium.load_times,

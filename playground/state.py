@@ -175,6 +175,7 @@ class TrainingRun:
         self.lock = threading.Lock()
         # the service's bookkeeping
         self.pieces = 0
+        self.served_seconds = 0.0  # the workers' CPU seconds given to it, from the level of the queue it joined
         self.in_flight = False
         self.sampled_at = self.saved_at = -math.inf
         self.piece_started = None
@@ -234,6 +235,7 @@ class TrainingRun:
             trainer.optimizer.lr, trainer.clip = self.settings.lr, self.settings.clip
             self.trainer = trainer
             self.pieces += 1
+            self.served_seconds += piece.cpu_seconds
             self.in_flight = False
             if self.piece_started is not None:
                 self.train_seconds += time.perf_counter() - self.piece_started

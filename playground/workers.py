@@ -94,9 +94,11 @@ class Piece:
     message: str  # the divergence, in the engine's words
     sample: tuple = None  # (epoch, text) when asked for
     saved: tuple = None  # (model .npz bytes, training state bytes) when asked for
+    cpu_seconds: float = 0.0  # the worker's CPU time for all of it: what the run's turn was worth
 
 
 def _train_piece(run_id, trainer, vocab, epochs, max_seconds, sample_from, sample_due, save, first_point):
+    cpu_started = time.process_time()
     previous = _recent_models.pop(run_id, None)
     if previous is not None and previous.config == trainer.model.config:
         trainer.model.reuse_workspace(previous)
@@ -117,6 +119,7 @@ def _train_piece(run_id, trainer, vocab, epochs, max_seconds, sample_from, sampl
         piece.sample = (trainer.epoch, prime + sample(trainer.model, vocab, prime, SAMPLE_LENGTH, temperature=0.8, seed=seed + trainer.epoch))
     if save or outcome != "time":
         piece.saved = checkpoint_bytes(trainer, vocab)
+    piece.cpu_seconds = time.process_time() - cpu_started
     return piece
 
 

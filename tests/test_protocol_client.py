@@ -10,7 +10,7 @@ from browser import streamlit_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))  # benchmarks is not a package
 
-from load_test import visits_by_phase  # noqa: E402
+from load_test import progress_spread, visits_by_phase  # noqa: E402
 from protocol_client import Session, TrainingResult, first_run_seconds, reached_target, train_room, training_over  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
@@ -114,3 +114,10 @@ def test_visitors_are_told_apart_by_whether_the_room_was_arriving_or_all_trainin
     arriving, all_training = visits_by_phase(visits, results)
     assert arriving == [3.0, 2.5]  # before the last session pressed Train
     assert all_training == [0.4, 0.6]  # until the first session was done
+
+
+def test_the_spread_compares_characters_trained_not_epochs_of_texts_of_different_lengths():
+    # both trained 1,000 characters a second since they pressed Train at 0; the second's text is twice as long
+    results = [TrainingResult(trained_from=0.0, finished_at=10.0, progress=[(10.0, 20.0)]), TrainingResult(trained_from=0.0, progress=[(9.0, 10.0)])]
+    assert progress_spread(results, [500, 1000]) == 1.0
+    assert progress_spread(results, [1000, 1000]) == 0.5

@@ -4,6 +4,7 @@ import os
 import sqlite3
 import threading
 import time
+from concurrent.futures import Future
 
 import numpy as np
 import pytest
@@ -112,6 +113,29 @@ def test_runs_take_fair_turns_and_waiting_ones_know_their_place(service):
     for run in runs:
         service.stop(run)
     assert min(progress) > 0 and min(progress) >= 0.5 * max(progress), progress
+
+
+def test_the_next_turn_goes_to_the_least_served_run_and_a_newcomer_starts_level(tmp_path, monkeypatch):
+    service = TrainingService(new_store(tmp_path))  # not started: the test hands out the turns itself
+    given = []
+    monkeypatch.setattr(workers, "start_piece", lambda run_id, *args, **kwargs: given.append(run_id) or Future())
+    monkeypatch.setattr(workers, "WORKERS", 2)
+    served = [3.0, 1.0, 2.0, 5.0]
+    runs = [TrainingRun(preset_text("rhyme"), Settings(epochs=5000, seed=index)) for index in range(len(served) + 1)]
+    for index, (run, seconds) in enumerate(zip(runs, served)):
+        service.train(service.owner(f"{index:032x}"), run)
+        run.served_seconds = seconds  # as if its pieces had landed
+    newcomer = runs[-1]
+    service.train(service.owner(f"{len(served):032x}"), newcomer)
+    assert newcomer.served_seconds == 1.0  # level with the least served: not a whole round behind, nor owed one
+    back = TrainingRun(preset_text("rhyme"), HELP)
+    back.served_seconds = 50.0  # trained alone before the others came, then stopped
+    service.train(service.owner(f"{len(served) + 1:032x}"), back)
+    assert back.served_seconds == 1.0
+    service.stop(back)
+    service._fill_workers()  # the scheduler thread's step: a worker each to the two least served, first come first
+    assert given == [runs[1].run_id, newcomer.run_id]
+    assert [service.queue_place(run) for run in runs[:-1]] == [2, None, 1, 3]
 
 
 def test_pages_redraw_less_often_when_many_runs_train(service):
