@@ -113,9 +113,16 @@ def test_a_finished_run_has_no_final_line(tmp_path):
     assert [line["kind"] for line in json_lines(result.stdout)] == ["epoch", "epoch"]
 
 
+def answer_ctrl_c():
+    # A job started in the background by a shell without job control (`cmd &` in a script) ignores
+    # Ctrl-C, and its children inherit that: Python then never raises KeyboardInterrupt. A user's
+    # terminal does not ignore it, so neither does the trainer this test starts.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_saves_the_model_and_prints_the_final_line(tmp_path):
     corpus, out = write(tmp_path, "text.txt", CAT.encode()), tmp_path / "m.npz"
-    process = subprocess.Popen(command("train", corpus, *SMALL, "--epochs", 100000, "--out", out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    process = subprocess.Popen(command("train", corpus, *SMALL, "--epochs", 100000, "--out", out), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, preexec_fn=answer_ctrl_c)
     try:
         first = json.loads(process.stdout.readline())  # training is under way
         process.send_signal(signal.SIGINT)
