@@ -70,6 +70,7 @@ class TrainingService:
         self._owners_lock = threading.Lock()
         self._queue = deque()  # TrainingRun waiting for a turn
         self._in_flight = {}  # Future -> TrainingRun
+        self._landing = set()  # TrainingRun whose piece is back and not yet queued again: still training
         self._lock = threading.Lock()  # queue and in-flight
         self._wake = threading.Event()
         self._landed = threading.Condition()  # notified whenever a piece lands or a run stops
@@ -162,10 +163,10 @@ class TrainingService:
         with self._lock:
             run.owner_id = owner.owner_id
             run.start()
-            if run not in self._queue and run not in self._in_flight.values():
+            if run not in self._queue and run not in self._in_flight.values() and run not in self._landing:
                 # level with the least served: a run back from a stop neither jumps the others nor
                 # waits for them to catch up with what it trained before they came
-                others = [other.served_seconds for other in (*self._queue, *self._in_flight.values())]
+                others = [other.served_seconds for other in (*self._queue, *self._in_flight.values(), *self._landing)]
                 run.served_seconds = min(others, default=run.served_seconds)
                 self._queue.append(run)
         self._wake.set()
@@ -219,7 +220,9 @@ class TrainingService:
         second in all. One of WATCH_INTERVALS (the next step up from `seconds`).
         """
         with self._lock:
-            training = len(self._queue) + len(self._in_flight)
+            # a run being landed counts: a page that redrew meanwhile would take a faster pace, and
+            # the next redraw would find it changed and redraw the whole page
+            training = len(self._queue) + len(self._in_flight) + sum(run.training for run in self._landing)
         wanted = max(seconds, training / REDRAWS_PER_SECOND)
         return next((step for step in WATCH_INTERVALS if step >= wanted), WATCH_INTERVALS[-1])
 
@@ -316,14 +319,17 @@ class TrainingService:
                 self._in_flight[future] = run
 
     def _land(self, future, requeue=True):
-        try:
-            self._land_piece(future, requeue)
-        finally:
-            self._tell_watchers()
-
-    def _land_piece(self, future, requeue):
         with self._lock:
             run = self._in_flight.pop(future)
+            self._landing.add(run)
+        try:
+            self._land_piece(run, future, requeue)
+        finally:
+            with self._lock:
+                self._landing.discard(run)
+            self._tell_watchers()
+
+    def _land_piece(self, run, future, requeue):
         try:
             piece = workers.result(future)
         except workers.WorkerLost as error:

@@ -9,6 +9,7 @@ from concurrent.futures import Future
 import numpy as np
 import pytest
 
+from playground import service as service_module
 from playground import workers
 from playground.limits import Caps
 from playground.presets import preset_text
@@ -147,6 +148,28 @@ def test_pages_redraw_less_often_when_many_runs_train(service):
         service.stop(run)
     assert all(wait_while_training(run) for run in runs)
     assert service.watch_interval(1.0) == 1.0
+
+
+def test_a_run_whose_piece_is_being_landed_still_counts_as_training(service, monkeypatch):
+    monkeypatch.setattr(service_module, "REDRAWS_PER_SECOND", 1)  # three runs training: pages redraw every 3 s
+    runs = [start(service, f"{index:032x}", preset_text("rhyme"), Settings(epochs=5000, seed=index))[1] for index in range(3)]
+    landing, release = threading.Event(), threading.Event()
+    land = runs[0].land
+
+    def held_land(piece):
+        landing.set()
+        release.wait(10)
+        return land(piece)
+
+    runs[0].land = held_land
+    try:
+        assert landing.wait(10), "the run's piece never came back"
+        assert service.watch_interval(1.0) == 3.0  # it counted as gone while it was landed: 2.0, and pages changed pace
+    finally:
+        release.set()
+        for run in runs:
+            service.stop(run)
+    assert all(wait_while_training(run) for run in runs)
 
 
 def test_a_run_whose_owner_left_is_paused_after_the_session_ttl(tmp_path):
