@@ -298,7 +298,7 @@ class TrainingService:
             with self._lock:
                 if len(self._in_flight) >= workers.WORKERS or not self._queue:
                     return
-                run = min(self._queue, key=lambda run: run.served_seconds)  # the first of the least served
+                run = self._in_turn()[0]
                 self._queue.remove(run)
                 if not run.training:
                     continue
