@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from browser import button, chromium, streamlit_server, wait_until_idle  # noqa: E402
 from playground.presets import PRESETS, preset_text  # noqa: E402
 from playground.state import Settings, TrainingRun  # noqa: E402
+from playground.workers import BLAS_THREAD_VARIABLES  # noqa: E402
 
 HELP = {"preset": PRESETS["help"][0], "cell": "RNN", "hidden_size": 100, "seq_len": 4, "batch_size": 1, "optimizer": "Adagrad", "lr": 0.1, "epochs": 300, "val_fraction": 0.0}
 LIVE = {"preset": PRESETS["pydocs"][0], "cell": "GRU", "hidden_size": 128, "seq_len": 64, "batch_size": 32, "optimizer": "Adam", "lr": 0.004, "epochs": 30, "val_fraction": 0.1}
@@ -102,7 +103,7 @@ def train_seconds_in_engine(settings):
 def engine_seconds_in_subprocess(threads):
     """train_seconds_in_engine(LIVE) in a fresh process with `threads` BLAS threads (None: numpy's default)."""
     env = dict(os.environ)
-    for variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+    for variable in BLAS_THREAD_VARIABLES:
         env.pop(variable, None)
         if threads:
             env[variable] = str(threads)
