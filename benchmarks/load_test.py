@@ -1,7 +1,7 @@
 """A room full of people: N browser sessions train at once on one server; how does an idle visitor fare?
 
     .venv/bin/python benchmarks/load_test.py --sessions 5 10 20 [--epochs 150] [--room-niceness 19] [--timeout 600]
-    .venv/bin/python benchmarks/load_test.py --client protocol --sessions 20 50 100 [--epochs 150] [--timeout 600]
+    .venv/bin/python benchmarks/load_test.py --client protocol --sessions 20 50 100 [--epochs 150 | --run-seconds 4] [--timeout 600]
 
 For each N: a fresh `streamlit run` on loopback, N browser contexts in one Debian Chromium (the
 room), each with its own text, all pressing Train. Meanwhile, in a Chromium of their own, a new
@@ -47,9 +47,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from browser import button, launch, process_tree_usage, process_usage, streamlit_server  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from protocol_client import first_run_seconds, train_room  # noqa: E402
-from rnn_core.cli import non_negative_int, positive_int  # noqa: E402
+from playground.state import Settings, TrainingRun, link_value  # noqa: E402
+from rnn_core.cli import finite_float, non_negative_int, positive_int  # noqa: E402
 
 SESSION_TTL = 5
+# The room's model. At the app's default learning rate (0.004) one of the room's texts diverges near
+# epoch 820 (Adam on a text it has by heart), and a long room would count it as failed.
+ROOM_SETTINGS = {"cell": "gru", "hidden_size": 64, "lr": 0.002, "val_fraction": 0.0}
+CALIBRATION_EPOCHS = 100
 WORDS = "the cat dog sat ran on in a mat log sun moon red blue big small old new".split()
 
 
@@ -61,8 +66,20 @@ def session_text(index):
 
 def session_settings(epochs, text=None):
     """The link's query string for a session's run (without "?"); the text too when given."""
-    settings = {"preset": "Your own text", "text": text, "cell": "GRU", "hidden_size": 64, "epochs": epochs, "val_fraction": 0.0}
+    settings = {"preset": "Your own text", "text": text, "epochs": epochs, **{name: link_value(name, value) for name, value in ROOM_SETTINGS.items()}}
     return urlencode({name: value for name, value in settings.items() if value is not None})
+
+
+def epochs_for(run_seconds):
+    """Epochs of a room's run that take about `run_seconds` of one worker's training alone here,
+    timed on a short run of session 0's text. Machines of one kind differ several-fold: on a fast
+    one, a fixed number of epochs is a piece or two of training, and a room of such runs measures
+    the order its sessions came in, not its turns.
+    """
+    run = TrainingRun(session_text(0), Settings(**ROOM_SETTINGS, epochs=CALIBRATION_EPOCHS))
+    started = time.perf_counter()
+    run.trainer.train(CALIBRATION_EPOCHS)
+    return max(1, round(run_seconds * CALIBRATION_EPOCHS / (time.perf_counter() - started)))
 
 
 def session_link(index, epochs):
@@ -326,11 +343,15 @@ def main():
     parser.add_argument("--sessions", type=positive_int, nargs="+", default=[5, 10, 20])
     parser.add_argument("--room-niceness", type=int, default=0, help="CPU niceness of the room's browser (0-19; chromium)")
     parser.add_argument("--epochs", type=positive_int, default=150, help="of each session's run")
+    parser.add_argument("--run-seconds", type=finite_float(0), default=None, help="instead of --epochs: as many as one worker trains alone here in this many seconds")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--visitor-pause", type=float, default=2.0, help="seconds between protocol visitors (protocol)")
     parser.add_argument("--browser-visits", type=non_negative_int, default=3, help="Chromium page loads during the load, 0 for none (protocol)")
     parser.add_argument("--browser-pause", type=float, default=10.0, help="seconds between Chromium page loads (protocol)")
     args = parser.parse_args()
+    if args.run_seconds is not None:
+        args.epochs = epochs_for(args.run_seconds)
+        print(f"Each session trains {args.epochs:,} epochs: about {args.run_seconds:g} s of one worker's training alone here.", flush=True)
     if args.client == "protocol":
         protocol_mode(args)
     else:

@@ -4,13 +4,14 @@ import asyncio
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from browser import streamlit_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))  # benchmarks is not a package
 
-from load_test import progress_spread, visits_by_phase  # noqa: E402
+from load_test import ROOM_SETTINGS, epochs_for, progress_spread, session_settings, visits_by_phase  # noqa: E402
+from playground.state import parse_link_value  # noqa: E402
 from protocol_client import Session, TrainingResult, first_run_seconds, reached_target, train_room, training_over  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
@@ -105,6 +106,20 @@ def test_the_load_test_refuses_a_room_of_no_sessions_in_words():
     result = subprocess.run([sys.executable, str(script), "--client", "protocol", "--sessions", "0"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "--sessions: 0 must be at least 1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_load_test_refuses_a_run_of_no_seconds_in_words():
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "load_test.py"
+    result = subprocess.run([sys.executable, str(script), "--client", "protocol", "--run-seconds", "0"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "--run-seconds: must be a number above 0, not 0" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_rooms_link_carries_the_rooms_model_and_the_epochs_for_its_run_seconds():
+    link = parse_qs(session_settings(epochs_for(0.2), "some text"))
+    assert {name: parse_link_value(name, link[name][0]) for name in ROOM_SETTINGS} == ROOM_SETTINGS
+    assert link["text"] == ["some text"] and int(link["epochs"][0]) >= 1
+    assert epochs_for(1.0) > epochs_for(0.1)
 
 
 def test_visitors_are_told_apart_by_whether_the_room_was_arriving_or_all_training():
