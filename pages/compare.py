@@ -193,10 +193,10 @@ else:
     selected = [record for record in records if record.run_id in picked]
     if selected:
         curves_chart(selected)
-        st.subheader("Results")
+        st.header("Results")
         st.dataframe(pd.DataFrame(runs.summary_rows(selected)).set_index("run"), key="compare_summary")
-        st.subheader("Settings")
+        st.header("Settings")
         settings_table(selected)
-        st.subheader("Samples from the same prime and seed")
+        st.header("Samples from the same prime and seed")
         samples(selected)
 manage(records)

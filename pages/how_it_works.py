@@ -109,14 +109,14 @@ st.markdown(
 forward, backward = EQUATIONS[cell]
 forward_step, backward_step = reference.CELLS[cell]
 
-st.subheader("Around every cell: the read-out and the loss")
+st.header("Around every cell: the read-out and the loss")
 equations_and_code(READOUT[0] + READOUT[1], [reference.readout_forward, reference.readout_backward])
-st.subheader(f"The {cell.upper()} cell, one step forward")
+st.header(f"The {cell.upper()} cell, one step forward")
 equations_and_code(forward, [forward_step])
-st.subheader(f"The {cell.upper()} cell, one step back")
+st.header(f"The {cell.upper()} cell, one step back")
 equations_and_code(backward, [backward_step])
 
-st.subheader("Back through time, and where it is cut")
+st.header("Back through time, and where it is cut")
 st.markdown(
     "Training reads the text in windows of `seq_len` characters and carries the state from one window to the next, "
     "but no gradient crosses a window's edge: the window is already a truncation of backpropagation through time. "
@@ -134,14 +134,14 @@ st.markdown(
 st.code(inspect.getsource(reference.reference_loss_and_grads), language="python", wrap_lines=True)
 
 if model is not None:
-    st.subheader("The shapes of your model")
+    st.header("The shapes of your model")
     st.dataframe(
         [{"matrix": name, "shape": " × ".join(map(str, array.shape)), "numbers": array.size} for name, array in model.params.items()],
         hide_index=True,
     )
     st.caption(f"{model.num_params:,} trainable numbers in all.")
 
-st.subheader("Check the gradients")
+st.header("Check the gradients")
 st.markdown(
     "A numerical gradient needs no calculus: nudge one weight up and down by a little, see how much the loss moves. "
     "The button sets it beside the engine's gradient, and beside the notebook's rule (its backward pass, rebuilt from the description "
@@ -167,7 +167,7 @@ if checked is not None and checked[0] == settings:
         st.caption("The notebook's rule gets the read-out (Why, by) right: its three mistakes are all in the recurrent layer.")
     st.caption(report.about)
 
-st.subheader("The notebook's mistake: no backpropagation through time")
+st.header("The notebook's mistake: no backpropagation through time")
 st.markdown(
     "The notebook this app grew from trained an RNN on *help* → *elp!* but let each character's loss reach only "
     "the hidden state of its own step: a BPTT horizon of 1. Train each task both ways and compare."

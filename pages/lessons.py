@@ -26,7 +26,7 @@ def lesson_list(progress):
 def open_lesson_view(lesson, index, progress):
     """The open lesson: its steps ticked or not, the current one in full."""
     done = progress.get(lesson.key, {})
-    st.subheader(lesson.title)
+    st.header(lesson.title)
     st.markdown(escape_markdown(lesson.about))
     st.markdown("  \n".join(
         f"{':material/check_circle:' if number in done else ':material/radio_button_unchecked:'} "

@@ -50,7 +50,7 @@ def shades_of(norms, log_scale):
 
 
 def looks_back(source, text):
-    st.subheader("What it looks back at")
+    st.header("What it looks back at")
     if len(text) < 2:
         st.caption("Type at least two characters: a prediction needs a character after it.")
         return
@@ -73,7 +73,7 @@ CLASS_COLOURS = {"vowel": "#D55E00", "consonant": "#0072B2", "digit": "#009E73",
 
 
 def maps(source, text):
-    st.subheader("Maps of what it learnt")
+    st.header("Maps of what it learnt")
     left, right = st.columns(2)
     with source.lock:
         model = source.model
@@ -134,19 +134,19 @@ with source.lock:
 hidden = result.hidden[:, 0]  # (L, T, H)
 layers, _, hidden_size = hidden.shape
 
-st.subheader("One neuron, character by character")
+st.header("One neuron, character by character")
 left, right = st.columns(2)
 layer = left.number_input("Layer", 1, layers, layers, key="inspect_layer") - 1
 unit = right.number_input("Hidden unit", 0, hidden_size - 1, 0, key="inspect_unit", help="Look for a unit that fires inside quotes, at line ends, after spaces…")
 st.html(activation_html(text, hidden[layer, :, unit]))
 st.caption("Orange: positive activation, blue: negative. Hover a character for its value.")
 
-st.subheader("All hidden units over time")
+st.header("All hidden units over time")
 st.plotly_chart(heatmap(hidden[layer].T, x=list(range(len(text))), height=360), key="hidden_heatmap", config={"displayModeBar": False})
 
 probs = result.probs[0]  # (T, V)
 shown_guesses = min(5, probs.shape[1])  # a text of ACGT has only four characters to guess
-st.subheader(f"Top-{shown_guesses} predictions after each character")
+st.header(f"Top-{shown_guesses} predictions after each character")
 top = np.argsort(-probs, axis=1)[:, :shown_guesses]  # (T, k)
 rows = [
     {
@@ -161,12 +161,12 @@ st.dataframe(rows, hide_index=True, height=300)
 looks_back(source, text)
 maps(source, text)
 
-st.subheader("Weight matrices")
+st.header("Weight matrices")
 name = st.selectbox("Matrix", [n for n, a in weights.items() if a.ndim == 2], key="inspect_matrix")
 st.plotly_chart(heatmap(weights[name], height=420, title=f"{name} {weights[name].shape}"), key="weight_heatmap", config={"displayModeBar": False})
 
 history = getattr(source, "history", None)
-st.subheader("Gradient norm during training")
+st.header("Gradient norm during training")
 if history:
     figure = go.Figure()
     figure.add_trace(go.Scatter(x=[s.epoch for s in history], y=[s.grad_norm for s in history], name="mean", mode="lines", line=dict(color=common.OKABE_ITO["blue"])))

@@ -271,7 +271,7 @@ def test_inspect_copes_with_fewer_characters_than_it_shows_guesses(text):
     vocab_size = len(set(text))
     table = at.dataframe[0].value
     assert [column for column in table.columns if column.startswith("#")] == [f"#{k + 1}" for k in range(vocab_size)]
-    assert any(f"Top-{vocab_size} predictions" in header.value for header in at.subheader)
+    assert any(f"Top-{vocab_size} predictions" in header.value for header in at.header)
 
 
 TRACKING_NAME = "![t](http://t.example/t.png) [a](http://x.io) www.x.io <img src=x> $x$ :red[r]"  # 80 at most

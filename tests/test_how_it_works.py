@@ -62,7 +62,7 @@ def test_the_page_shows_each_numbered_equation_with_the_reference_code_that_comp
     assert numbers == list(range(1, len(numbers) + 1))  # numbered in order, none twice
     assert set(numbers) == code_numbers(at)  # every equation has its line of code, every numbered line its equation
     assert len(numbers) == {"rnn": 11, "lstm": 19, "gru": 18}[cell]
-    assert any(f"The {cell.upper()} cell, one step back" == header.value for header in at.subheader)
+    assert any(f"The {cell.upper()} cell, one step back" == header.value for header in at.header)
     assert any("BPTT horizon" in block.value and "What it loses" in block.value for block in at.markdown)
 
 
