@@ -17,7 +17,9 @@ Here the room's N browsers share the server's 2 cores, which a real room's lapto
 speaks Streamlit's websocket protocol as a browser tab does at a small part of a browser's CPU, so
 rooms of 50 or 100 fit beside the server. For each N, on a fresh server: each session loads the
 page with its settings in the link, its own text in the link too or typed into the text area (every
-other session), presses Train and answers the live view's timer until its run reaches the target. Reports sessions completed; all done in (seconds from the
+other session), presses Train and answers the live view's timer until its run reaches the target
+(--epochs, or with --run-seconds S as many as one of the app's training workers trains here in S
+seconds, timed first). Reports sessions completed; all done in (seconds from the
 room's start to the last session's end); spread (when the first session is done, the slowest
 session's characters trained per second since its Train over the fastest's: 1.00 is fair); a new visitor's seconds from opening a
 websocket to the page's first script_finished (p50/p95 and how many, fresh protocol connections every
@@ -47,6 +49,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from browser import button, launch, process_tree_usage, process_usage, streamlit_server  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from protocol_client import first_run_seconds, train_room  # noqa: E402
+from playground import workers  # noqa: E402
 from playground.state import Settings, TrainingRun, link_value  # noqa: E402
 from rnn_core.cli import finite_float, non_negative_int, positive_int  # noqa: E402
 
@@ -54,7 +57,7 @@ SESSION_TTL = 5
 # The room's model. At the app's default learning rate (0.004) one of the room's texts diverges near
 # epoch 820 (Adam on a text it has by heart), and a long room would count it as failed.
 ROOM_SETTINGS = {"cell": "gru", "hidden_size": 64, "lr": 0.002, "val_fraction": 0.0}
-CALIBRATION_EPOCHS = 100
+CALIBRATION_EPOCHS = 300  # the piece's final sample is then ~2% of it
 WORDS = "the cat dog sat ran on in a mat log sun moon red blue big small old new".split()
 
 
@@ -70,16 +73,23 @@ def session_settings(epochs, text=None):
     return urlencode({name: value for name, value in settings.items() if value is not None})
 
 
-def epochs_for(run_seconds):
-    """Epochs of a room's run that take about `run_seconds` of one worker's training alone here,
-    timed on a short run of session 0's text. Machines of one kind differ several-fold: on a fast
-    one, a fixed number of epochs is a piece or two of training, and a room of such runs measures
-    the order its sessions came in, not its turns.
-    """
+def worker_seconds_per_epoch():
+    """CPU seconds one of the app's training workers spends on an epoch of a room's run (session 0's
+    text, CALIBRATION_EPOCHS of it in one piece), counted as the service counts a turn (Piece.cpu_seconds)."""
     run = TrainingRun(session_text(0), Settings(**ROOM_SETTINGS, epochs=CALIBRATION_EPOCHS))
-    started = time.perf_counter()
-    run.trainer.train(CALIBRATION_EPOCHS)
-    return max(1, round(run_seconds * CALIBRATION_EPOCHS / (time.perf_counter() - started)))
+    try:
+        piece = workers.result(workers.start_piece(run.run_id, run.trainer, run.vocab, CALIBRATION_EPOCHS, None, (run.prime, run.settings.seed)))
+    finally:
+        workers.shut_down()
+    return piece.cpu_seconds / CALIBRATION_EPOCHS
+
+
+def epochs_for(run_seconds, seconds_per_epoch):
+    """Epochs of a room's run that take about `run_seconds` of one worker's training here. Machines
+    of one kind differ several-fold: on a fast one, a fixed number of epochs is a piece or two of
+    training, and a room of such runs measures the order its sessions came in, not its turns.
+    """
+    return max(1, round(run_seconds / seconds_per_epoch))
 
 
 def session_link(index, epochs):
@@ -342,16 +352,17 @@ def main():
     parser.add_argument("--client", choices=["chromium", "protocol"], default="chromium", help="the room: Chromium tabs, or protocol_client.py sessions in one process")
     parser.add_argument("--sessions", type=positive_int, nargs="+", default=[5, 10, 20])
     parser.add_argument("--room-niceness", type=int, default=0, help="CPU niceness of the room's browser (0-19; chromium)")
-    parser.add_argument("--epochs", type=positive_int, default=150, help="of each session's run")
-    parser.add_argument("--run-seconds", type=finite_float(0), default=None, help="instead of --epochs: as many as one worker trains alone here in this many seconds")
+    run_length = parser.add_mutually_exclusive_group()
+    run_length.add_argument("--epochs", type=positive_int, default=150, help="of each session's run")
+    run_length.add_argument("--run-seconds", type=finite_float(0), default=None, help="instead of --epochs: as many as one training worker trains here in this many seconds")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--visitor-pause", type=float, default=2.0, help="seconds between protocol visitors (protocol)")
     parser.add_argument("--browser-visits", type=non_negative_int, default=3, help="Chromium page loads during the load, 0 for none (protocol)")
     parser.add_argument("--browser-pause", type=float, default=10.0, help="seconds between Chromium page loads (protocol)")
     args = parser.parse_args()
     if args.run_seconds is not None:
-        args.epochs = epochs_for(args.run_seconds)
-        print(f"Each session trains {args.epochs:,} epochs: about {args.run_seconds:g} s of one worker's training alone here.", flush=True)
+        args.epochs = epochs_for(args.run_seconds, worker_seconds_per_epoch())
+        print(f"Each session trains {args.epochs:,} epochs: about {args.run_seconds:g} s of one worker's training here.", flush=True)
     if args.client == "protocol":
         protocol_mode(args)
     else:

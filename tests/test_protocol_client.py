@@ -10,7 +10,7 @@ from browser import streamlit_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))  # benchmarks is not a package
 
-from load_test import ROOM_SETTINGS, epochs_for, progress_spread, session_settings, visits_by_phase  # noqa: E402
+from load_test import ROOM_SETTINGS, epochs_for, progress_spread, session_settings, visits_by_phase, worker_seconds_per_epoch  # noqa: E402
 from playground.state import parse_link_value  # noqa: E402
 from protocol_client import Session, TrainingResult, first_run_seconds, reached_target, train_room, training_over  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
@@ -108,18 +108,26 @@ def test_the_load_test_refuses_a_room_of_no_sessions_in_words():
     assert "--sessions: 0 must be at least 1" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_the_load_test_refuses_a_run_of_no_seconds_in_words():
+def test_the_load_test_refuses_a_bad_run_length_in_words():
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "load_test.py"
     result = subprocess.run([sys.executable, str(script), "--client", "protocol", "--run-seconds", "0"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "--run-seconds: must be a number above 0, not 0" in result.stderr and "Traceback" not in result.stderr
+    both = subprocess.run([sys.executable, str(script), "--client", "protocol", "--epochs", "300", "--run-seconds", "4"], capture_output=True, text=True, timeout=120)
+    assert both.returncode == 2
+    assert "--run-seconds: not allowed with argument --epochs" in both.stderr and "Traceback" not in both.stderr
 
 
 def test_a_rooms_link_carries_the_rooms_model_and_the_epochs_for_its_run_seconds():
-    link = parse_qs(session_settings(epochs_for(0.2), "some text"))
+    link = parse_qs(session_settings(epochs_for(4.0, 0.004), "some text"))
     assert {name: parse_link_value(name, link[name][0]) for name in ROOM_SETTINGS} == ROOM_SETTINGS
-    assert link["text"] == ["some text"] and int(link["epochs"][0]) >= 1
-    assert epochs_for(1.0) > epochs_for(0.1)
+    assert link["text"] == ["some text"] and link["epochs"] == ["1000"]
+    assert epochs_for(0.001, 0.004) == 1  # a run is never shorter than an epoch
+
+
+def test_the_rooms_run_length_is_timed_in_a_training_worker():
+    per_epoch = worker_seconds_per_epoch()
+    assert 0 < per_epoch < 1  # an epoch of a thousand characters, GRU H=64, in CPU seconds
 
 
 def test_visitors_are_told_apart_by_whether_the_room_was_arriving_or_all_training():
